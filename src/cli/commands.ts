@@ -1,0 +1,13 @@
+/** The command table. Each command lives in its own file and only parses and calls. */
+import type { Command } from './command.js';
+import { deformCommand } from './deform.js';
+import { demoCommand } from './demo.js';
+import { showCommand } from './show.js';
+import { synthCommand } from './synth.js';
+
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  demo: demoCommand,
+  deform: deformCommand,
+  synth: synthCommand,
+  show: showCommand,
+};

@@ -1,0 +1,64 @@
+/** `caldera synth`: generate a labelled synthetic dataset. */
+import * as os from 'node:os';
+import { synthesise } from '../data/generate.js';
+import type { TerrainSpec } from '../data/terrain-source.js';
+import { InputError } from '../io/errors.js';
+import { CLASS_NAMES, type ClassName } from '../synth/sources.js';
+import { bool, list, num, requireNum, requireStr, str, type Parsed } from './args.js';
+import { command } from './command.js';
+import { progressBar } from './progress.js';
+
+export function parseClasses(names: readonly string[] | undefined): ClassName[] {
+  const out = (names ?? [...CLASS_NAMES]).map((c) => {
+    if (!(CLASS_NAMES as readonly string[]).includes(c)) throw new InputError(`unknown class '${c}' (expected ${CLASS_NAMES.join(', ')})`);
+    return c as ClassName;
+  });
+  if (out.length === 0) throw new InputError('--classes is empty');
+  return out;
+}
+
+export function terrainFromFlags(p: Parsed): TerrainSpec {
+  const demDir = str(p, 'dem-dir');
+  const demFile = str(p, 'dem');
+  if (demDir && demFile) throw new InputError('give --dem-dir or --dem, not both');
+  const volcanoes = list(p, 'volcanoes');
+  if (demDir) return { kind: 'srtm', path: demDir, volcanoes };
+  if (demFile) return { kind: 'geotiff', path: demFile, volcanoes };
+  if (volcanoes) throw new InputError('--volcanoes needs --dem-dir or --dem');
+  return { kind: 'procedural' };
+}
+
+export const synthFlags = {
+  count: { type: 'int', help: 'number of interferograms', value: 'N' },
+  out: { type: 'string', help: 'output dataset directory (resumes if it holds an unfinished run)', value: 'DIR' },
+  'dem-dir': { type: 'string', help: 'directory of SRTM .hgt tiles (default: procedural terrain)', value: 'DIR' },
+  dem: { type: 'string', help: 'a GeoTIFF DEM (EPSG:4326) instead of .hgt tiles', value: 'FILE' },
+  volcanoes: { type: 'list', help: 'volcano names from the bundled list (default: all the DEM covers)', value: 'A,B' },
+  seed: { type: 'int', help: 'random seed', default: 1 },
+  classes: { type: 'list', help: 'classes to generate, in equal numbers', default: [...CLASS_NAMES], value: 'LIST' },
+  workers: { type: 'int', help: 'worker threads', default: Math.max(1, Math.min(2, os.availableParallelism())) },
+  'shard-size': { type: 'int', help: 'samples per shard file', default: 100 },
+  ramps: { type: 'number', help: 'add orbital ramps up to this max |value| (m) for realism', default: 0, value: 'M' },
+  quiet: { type: 'boolean', help: 'no progress bar' },
+} as const;
+
+export async function runSynth(p: Parsed): Promise<number> {
+  const count = requireNum(p, 'count');
+  const out = requireStr(p, 'out');
+  const ramp = num(p, 'ramps') ?? 0;
+  if (ramp < 0) throw new InputError(`--ramps must be >= 0, got ${ramp}`);
+  let bar: ReturnType<typeof progressBar> | null = null;
+  const m = await synthesise({
+    outDir: out, count, seed: num(p, 'seed') ?? 1, classes: parseClasses(list(p, 'classes')),
+    terrain: terrainFromFlags(p), workers: num(p, 'workers') ?? 1, shardSize: num(p, 'shard-size') ?? 100,
+    scene: ramp > 0 ? { rampMaxM: ramp } : {},
+  }, (pr) => {
+    bar ??= progressBar(pr.resumed > 0 ? `synth (resumed at ${pr.resumed})` : 'synth', pr.total, { unit: 'ifg', startAt: pr.resumed, quiet: bool(p, 'quiet') });
+    bar.update(pr.done);
+  });
+  (bar as ReturnType<typeof progressBar> | null)?.finish();
+  process.stdout.write(`${out}: ${m.settings.count} interferograms in ${m.shards.length} shards (${m.settings.classes.join(', ')}; terrain ${m.settings.dem.kind})\n`);
+  return 0;
+}
+
+export const synthCommand = command('synth', 'generate a labelled synthetic interferogram dataset', '--count N --out DIR [options]', synthFlags, runSynth);

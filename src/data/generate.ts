@@ -1,0 +1,159 @@
+/**
+ * The `synth` job: generate N labelled scenes into a dataset directory, deterministically for a
+ * seed (sample i always uses random stream i and class classes[i mod k], whatever the number of
+ * workers), in shards written atomically, resumable (existing shards with the same settings are
+ * kept), optionally on several worker threads. Reports progress through a callback; prints nothing.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { Rng } from '../core/rng.js';
+import { InputError } from '../io/errors.js';
+import { ensureWritableDir } from '../io/atomic.js';
+import { DEFAULT_SCENE_CONFIG, generateScene, type Scene, type SceneConfig, type TerrainProvider } from '../synth/scene.js';
+import type { ClassName } from '../synth/sources.js';
+import { createSpectralCache, spectralSizeFor, type SpectralCache } from '../synth/atmosphere.js';
+import {
+  DATASET_FORMAT, manifestPath, readManifest, shardFileName, writeManifest, writeShard,
+  type DatasetSettings, type Manifest, type ShardInfo,
+} from './dataset.js';
+import { buildTerrain, type TerrainSpec } from './terrain-source.js';
+
+export interface SynthOptions {
+  readonly outDir: string;
+  readonly count: number;
+  readonly seed: number;
+  readonly classes: readonly ClassName[];
+  readonly terrain: TerrainSpec;
+  readonly workers: number;
+  readonly shardSize?: number;
+  readonly scene?: Partial<SceneConfig>;
+}
+
+export interface SynthProgress {
+  readonly done: number;
+  readonly total: number;
+  readonly resumed: number;
+}
+
+/** The scene of sample `i`: its own random stream, and classes in rotation so a set is balanced. */
+export function sceneForIndex(i: number, seed: number, classes: readonly ClassName[], terrain: TerrainProvider, cfg: SceneConfig, cache?: SpectralCache): Scene {
+  const cls = classes[i % classes.length]!;
+  return generateScene(Rng.stream(seed, i), cls, terrain, cfg, cache);
+}
+
+export function sceneConfig(over: Partial<SceneConfig> | undefined): SceneConfig {
+  return { ...DEFAULT_SCENE_CONFIG, ...(over ?? {}) };
+}
+
+/** Generate the samples of shard k and write it. Used inline and by the worker. */
+export function makeShard(dir: string, settings: DatasetSettings, cfg: SceneConfig, terrain: TerrainProvider, k: number, onSample?: () => void): ShardInfo {
+  const start = k * settings.shardSize;
+  const n = Math.min(settings.shardSize, settings.count - start);
+  const scenes: Scene[] = [];
+  const cache = createSpectralCache(spectralSizeFor(cfg.size, cfg.size));
+  for (let i = start; i < start + n; i++) {
+    scenes.push(sceneForIndex(i, settings.seed, settings.classes, terrain, cfg, cache));
+    onSample?.();
+  }
+  return writeShard(dir, k, start, scenes);
+}
+
+function validate(o: SynthOptions): void {
+  if (!Number.isInteger(o.count) || o.count < 1) throw new InputError(`--count must be a positive integer, got ${o.count}`);
+  if (!Number.isInteger(o.seed)) throw new InputError(`--seed must be an integer, got ${o.seed}`);
+  if (o.classes.length === 0) throw new InputError('--classes is empty');
+  if (!Number.isInteger(o.workers) || o.workers < 1) throw new InputError(`--workers must be a positive integer, got ${o.workers}`);
+}
+
+/** Run (or resume) the job. Resolves with the finished manifest. */
+export async function synthesise(o: SynthOptions, onProgress: (p: SynthProgress) => void = () => {}): Promise<Manifest> {
+  validate(o);
+  ensureWritableDir(o.outDir);
+  const cfg = sceneConfig(o.scene);
+  const shardSize = o.shardSize ?? 100;
+  // Build the terrain once here too: it validates the DEM before any worker starts.
+  const terrain = await buildTerrain(o.terrain, cfg.size, cfg.spacingM);
+  const settings: DatasetSettings = {
+    seed: o.seed, count: o.count, shardSize, classes: [...o.classes], size: cfg.size, spacingM: cfg.spacingM,
+    dem: o.terrain.kind === 'procedural' ? { kind: 'procedural' } : { kind: o.terrain.kind, path: path.resolve(o.terrain.path), volcanoes: terrain.volcanoes },
+    scene: { ...cfg },
+  };
+  const nShards = Math.ceil(o.count / shardSize);
+  let shards: ShardInfo[] = [];
+  if (fs.existsSync(manifestPath(o.outDir))) {
+    const old = readManifest(o.outDir);
+    if (JSON.stringify(old.settings) !== JSON.stringify(settings)) {
+      throw new InputError(`${o.outDir} holds a dataset made with other settings; choose another --out or delete it`);
+    }
+    shards = old.shards.filter((s) => fs.existsSync(path.join(o.outDir, s.file)));
+  } else if (fs.readdirSync(o.outDir).some((f) => f.startsWith('shard-'))) {
+    throw new InputError(`${o.outDir} has shard files but no manifest.json; choose another --out or empty it`);
+  }
+  const have = new Set(shards.map((s) => s.file));
+  const todo = Array.from({ length: nShards }, (_, k) => k).filter((k) => !have.has(shardFileName(k)));
+  const resumed = shards.reduce((a, s) => a + s.count, 0);
+  const save = (complete: boolean): void => {
+    shards.sort((a, b) => a.start - b.start);
+    writeManifest(o.outDir, { format: DATASET_FORMAT, createdBy: 'caldera synth', settings, shards, complete });
+  };
+  save(todo.length === 0);
+  let done = resumed;
+  onProgress({ done, total: o.count, resumed });
+  const tick = (): void => { done++; onProgress({ done, total: o.count, resumed }); };
+  const finished = (info: ShardInfo): void => { shards.push(info); save(false); };
+
+  const nWorkers = Math.min(o.workers, todo.length);
+  if (nWorkers <= 1) {
+    for (const k of todo) {
+      finished(makeShard(o.outDir, settings, cfg, terrain.provider, k, tick));
+      await new Promise((r) => setImmediate(r));
+    }
+  } else {
+    await runWorkers(nWorkers, todo, { dir: o.outDir, settings, cfg, terrain: o.terrain }, tick, finished);
+  }
+  save(true);
+  return readManifest(o.outDir);
+}
+
+export interface WorkerInit {
+  readonly dir: string;
+  readonly settings: DatasetSettings;
+  readonly cfg: SceneConfig;
+  readonly terrain: TerrainSpec;
+}
+
+export type WorkerMessage = { type: 'ready' } | { type: 'sample' } | { type: 'shard'; info: ShardInfo } | { type: 'error'; message: string; input: boolean };
+
+function runWorkers(n: number, todo: number[], init: WorkerInit, tick: () => void, finished: (s: ShardInfo) => void): Promise<void> {
+  const queue = [...todo];
+  const url = new URL('./generate-worker.js', import.meta.url);
+  return new Promise((resolve, reject) => {
+    let alive = n;
+    let failed = false;
+    const workers: Worker[] = [];
+    const fail = (e: Error): void => {
+      if (failed) return;
+      failed = true;
+      for (const w of workers) void w.terminate();
+      reject(e);
+    };
+    for (let j = 0; j < n; j++) {
+      const w = new Worker(url, { workerData: init });
+      workers.push(w);
+      const next = (): void => {
+        const k = queue.shift();
+        if (k === undefined) void w.terminate();
+        else w.postMessage(k);
+      };
+      w.on('message', (m: WorkerMessage) => {
+        if (m.type === 'sample') tick();
+        else if (m.type === 'shard') { finished(m.info); next(); }
+        else if (m.type === 'error') fail(m.input ? new InputError(m.message) : new Error(m.message));
+      });
+      w.on('error', fail);
+      w.on('exit', () => { if (--alive === 0 && !failed) resolve(); });
+      next();
+    }
+  });
+}

@@ -1,0 +1,60 @@
+/**
+ * Public API of the physics layer: analytic surface displacement of volcanic sources (Mogi 1958 point
+ * source, Okada 1985 rectangular dislocation for dykes, sills and faults), LOS projection and
+ * phase/LOS unit conversion. Pure math: no I/O. Conventions are in README.md in this folder.
+ */
+import type { DisplacementGrid } from './grid.js';
+import { mogi, validateMogi, type MogiSource } from './mogi.js';
+import { okada, validateOkada, type OkadaSource } from './okada.js';
+
+export { displacementGrid, gridAxes, type Displacement, type DisplacementGrid } from './grid.js';
+export { mogi, mogiPoint, validateMogi, type MogiSource } from './mogi.js';
+export {
+  okada, okada85, okadaPoint, validateOkada, type Okada85Displacement, type Okada85Fault, type OkadaSource,
+} from './okada.js';
+export {
+  losUnitVector, projectToLos, S1_ASCENDING_HEADING_DEG, S1_DESCENDING_HEADING_DEG, S1_INCIDENCE_MAX_DEG,
+  S1_INCIDENCE_MIN_DEG, type LosVector,
+} from './los.js';
+export {
+  C_BAND_WAVELENGTH_M, losToPhaseArray, losToPhaseRad, phaseToLosArray, phaseToLosM, type PhaseConvention, type PhaseSign,
+} from './units.js';
+
+/** A Mogi point source. */
+export interface MogiSourceSpec extends MogiSource {
+  kind: 'mogi';
+}
+
+/**
+ * A rectangular (Okada) source. The kinds differ only in intent: a dyke is a steeply dipping opening
+ * rectangle, a sill a near-horizontal opening rectangle, a fault a rectangle that slips. Any of them
+ * may carry both slip and opening.
+ */
+export interface RectangleSourceSpec extends OkadaSource {
+  kind: 'dyke' | 'sill' | 'fault';
+}
+
+export type Source = MogiSourceSpec | RectangleSourceSpec;
+export type SourceKind = Source['kind'];
+export const SOURCE_KINDS: readonly SourceKind[] = ['mogi', 'dyke', 'sill', 'fault'];
+
+/** Throw a one-line RangeError naming the bad parameter (prefixed with the source kind). */
+export function validateSource(source: Source): void {
+  if (source === null || typeof source !== 'object') throw new RangeError(`source must be an object, got ${String(source)}`);
+  const kind: unknown = (source as { kind?: unknown }).kind;
+  if (kind === 'mogi') validateMogi(source as MogiSourceSpec, 'mogi');
+  else if (kind === 'dyke' || kind === 'sill' || kind === 'fault') validateOkada(source as RectangleSourceSpec, kind);
+  else throw new RangeError(`source.kind must be one of ${SOURCE_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+}
+
+/**
+ * East/north/up displacement (m, up positive) of `source` on the grid xs (east offsets, m) x ys (north
+ * offsets, m; row 0 = north), the source's (centroid's) surface projection at (0, 0). Writes into
+ * `out` when given. Throws RangeError on an invalid source.
+ */
+export function sourceDisplacementGrid(
+  source: Source, xs: ArrayLike<number>, ys: ArrayLike<number>, out?: DisplacementGrid,
+): DisplacementGrid {
+  validateSource(source);
+  return source.kind === 'mogi' ? mogi(source, xs, ys, out) : okada(source, xs, ys, out);
+}
