@@ -2,7 +2,7 @@
  * Benchmark of the network engine (not a test): training and inference throughput at 224×224 on
  * the wasm backend with caldera's kernels.
  *
- *   node dist/bench/model.js [--json] [--batch 32] [--steps 6] [--channels 3]
+ *   node dist/bench/model.js [--json] [--batch 16] [--steps 6] [--channels 3]
  *        [--variant default|tiny] [--arch '<ArchSpec JSON>'] [--workers 2] [--profile]
  *
  * One wasm instance uses one core (tfjs disables wasm threads in Node), so `--workers N` (default 2)
@@ -21,7 +21,7 @@ interface Opts {
 }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { json: false, batch: 32, steps: 6, channels: 3, size: 224, variant: 'default', workers: 2, profile: false };
+  const o: Opts = { json: false, batch: 16, steps: 6, channels: 3, size: 224, variant: 'default', workers: 2, profile: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const next = () => {

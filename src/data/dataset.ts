@@ -96,7 +96,7 @@ export function writeShard(dir: string, k: number, start: number, scenes: readon
     los: { data: los, shape }, defo: { data: defo, shape }, dem: { data: dem, shape },
     coherence: { data: coherence, shape }, mask: { data: mask, shape },
     class: { data: cls, shape: [n] }, box: { data: box, shape: [n, 4] }, index: { data: index, shape: [n] },
-  }, { compress: true });
+  }, { compress: ['defo', 'dem', 'coherence', 'mask'], level: 1 });
   return { file, start, count: n };
 }
 
@@ -121,6 +121,7 @@ export function readManifest(dir: string): Manifest {
 export interface Sample {
   readonly index: number;
   readonly size: number;
+  readonly spacingM: number;
   readonly losM: Float32Array;
   readonly defoM: Float32Array;
   readonly dem: Float32Array;
@@ -138,7 +139,7 @@ function expectArray<T>(arrays: Record<string, { data: unknown; shape: number[] 
 }
 
 /** Read every sample of one shard. */
-export function readShard(dir: string, info: ShardInfo): Sample[] {
+export function readShard(dir: string, info: ShardInfo, spacingM = 90): Sample[] {
   const file = path.join(dir, info.file);
   const arrays = readNpz(file);
   const los = expectArray(arrays, 'los', Float32Array, file);
@@ -161,7 +162,7 @@ export function readShard(dir: string, info: ShardInfo): Sample[] {
     const c = new Float32Array(px);
     for (let i = 0; i < px; i++) c[i] = coh.data[j * px + i]! / 255;
     out.push({
-      index: r.index, size: h,
+      index: r.index, size: h, spacingM,
       losM: los.data.slice(j * px, (j + 1) * px), defoM: defo.data.slice(j * px, (j + 1) * px),
       dem: dem.data.slice(j * px, (j + 1) * px), coherence: c, mask: mask.data.slice(j * px, (j + 1) * px),
       className: r.className, box: r.box, meta: r.meta,
@@ -173,7 +174,7 @@ export function readShard(dir: string, info: ShardInfo): Sample[] {
 /** Iterate over all samples of a dataset, shard by shard. */
 export function* readDataset(dir: string): Generator<Sample> {
   const m = readManifest(dir);
-  for (const s of m.shards) yield* readShard(dir, s);
+  for (const s of m.shards) yield* readShard(dir, s, m.settings.spacingM);
 }
 
 /** Count of samples in the shards listed as written. */

@@ -9,8 +9,13 @@ import { decodeNpy, encodeNpy, type DecodedNpy, type NdArray } from './npy.js';
 import { decodeZip, encodeZip } from './zip.js';
 
 export interface NpzWriteOptions {
-  /** DEFLATE the members, like `np.savez_compressed` (default false, like `np.savez`). */
-  compress?: boolean;
+  /**
+   * DEFLATE the members, like `np.savez_compressed` (default false, like `np.savez`); or the names
+   * of the members to deflate (float noise barely shrinks and costs more to deflate than to store).
+   */
+  compress?: boolean | readonly string[];
+  /** zlib level when compressing (1 fast .. 9 small; default 6). */
+  level?: number;
 }
 
 /** Encode named arrays as `.npz` bytes; keys become `<key>.npy` members. */
@@ -19,9 +24,10 @@ export function encodeNpz(record: Readonly<Record<string, NdArray>>, opts: NpzWr
     if (key.length === 0 || key.includes('/') || key.includes('\\')) {
       throw new InputError(`npz: bad array name '${key}' (must be non-empty, without slashes)`);
     }
-    return { name: `${key}.npy`, data: encodeNpy(arr) };
+    const c = opts.compress ?? false;
+    return { name: `${key}.npy`, data: encodeNpy(arr), compress: typeof c === 'boolean' ? c : c.includes(key) };
   });
-  return encodeZip(entries, { compress: opts.compress ?? false });
+  return encodeZip(entries, opts.level !== undefined ? { level: opts.level } : {});
 }
 
 /** Decode `.npz` bytes into arrays keyed by member name without `.npy`; other members are ignored. */

@@ -8,6 +8,8 @@ import * as zlib from 'node:zlib';
 import { InputError } from './errors.js';
 
 export interface ZipEntryInput {
+  /** Per-entry override of `ZipWriteOptions.compress`. */
+  compress?: boolean;
   name: string;
   data: Uint8Array;
 }
@@ -20,6 +22,8 @@ export interface ZipEntry {
 export interface ZipWriteOptions {
   /** DEFLATE entries (default false: STORE). An entry that does not shrink is stored. */
   compress?: boolean;
+  /** zlib level 1 (fast) to 9 (small); default 6. Float noise barely shrinks, so fast levels pay. */
+  level?: number;
 }
 
 const SIG_LOCAL = 0x04034b50;
@@ -75,8 +79,8 @@ export function encodeZip(entries: readonly ZipEntryInput[], opts: ZipWriteOptio
     if (nameBytes.length > 0xffff) throw new InputError(`zip: entry name too long '${e.name.slice(0, 40)}...'`);
     let method = 0;
     let body = e.data;
-    if (opts.compress) {
-      const deflated = zlib.deflateRawSync(e.data);
+    if (e.compress ?? opts.compress) {
+      const deflated = zlib.deflateRawSync(e.data, { level: opts.level ?? 6 });
       if (deflated.length < e.data.length) {
         method = 8;
         body = deflated;

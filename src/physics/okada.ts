@@ -94,6 +94,20 @@ function atan2(y: number, x: number): number {
   return x > 0 ? Math.atan(y / x) : Math.atan2(y, x);
 }
 
+/**
+ * atan(a(etaA)) - atan(a(etaB)) for the arctangent of I5 (28), a = N/(xi (R+X) cd) with
+ * N = eta (X + q cd) + X (R+X) sd, as atan2(a0 - a1, 1 + a0 a1) scaled by (xi cd)^2 (RA+X)(RB+X) > 0
+ * (the X sd parts of N cancel in a0 - a1). Okada: I5 = 0 when xi = 0.
+ */
+function i5Pair(
+  xi: number, X: number, RA: number, RB: number, etaA: number, etaB: number, q: number, sd: number, cd: number,
+): number {
+  if (xi === 0) return 0;
+  const xa = RA + X, xb = RB + X, h = X + q * cd;
+  const na = etaA * h + X * xa * sd, nb = etaB * h + X * xb * sd;
+  return atan2(cd * xi * h * (etaA * xb - etaB * xa), cd * cd * xi * xi * xa * xb + na * nb);
+}
+
 /** Scratch output of okadaCorners (ux, uy, uz), so that the grid loop allocates nothing. */
 const acc = new Float64Array(3);
 
@@ -133,8 +147,6 @@ function okadaCorners(
   let sIRd = 0;   // 1/(R+d~)                                       [I4 (29)]
   let reNum = 1, reDen = 1; // sum sgn ln(R+eta) = ln(reDen/reNum), from products of 1/(R+eta)
   let rdNum = 1, rdDen = 1; // sum sgn ln(R+d~) = ln(rdNum/rdDen)
-  // atan2 arguments of the per-xi differences of atan(xi eta/(q R)) and of the I5 arctangent (28).
-  let thY0 = 0, thX0 = 1, thY1 = 0, thX1 = 1, i5Y0 = 0, i5X0 = 1, i5Y1 = 0, i5X1 = 1;
   // The six square roots first: independent, they overlap instead of heading six dependency chains.
   let xiA = x, xiB = x - L;
   if (Math.abs(xiA) < tol) xiA = 0;
@@ -144,74 +156,62 @@ function okadaCorners(
   const XA = Math.sqrt(XA2), XB = Math.sqrt(XB2);
   const RAA = Math.sqrt(XA2 + eA2), RAB = Math.sqrt(XA2 + eB2);
   const RBA = Math.sqrt(XB2 + eA2), RBB = Math.sqrt(XB2 + eB2);
-  for (let j = 0; j < 2; j++) {
-    const xi = j === 0 ? xiA : xiB;
-    const sx = j === 0 ? 1 : -1;
-    const xi2 = xi * xi;
-    const X2 = j === 0 ? XA2 : XB2;
-    const X = j === 0 ? XA : XB;
-    let R0 = 0, eta0 = 0, N0 = 0;
-    for (let i = 0; i < 2; i++) {
-      const eta = i === 0 ? etaA : etaB;
-      const sgn = i === 0 ? sx : -sx;
-      const R = j === 0 ? (i === 0 ? RAA : RAB) : (i === 0 ? RBA : RBB);
-      const yt = eta * cd + q * sd; // y~
-      const dt = eta * sd - q * cd; // d~
-      const Rd = R + dt;
-      // R + eta = dRe/mRe, without cancellation when eta < 0. On its singular line (xi = q = 0,
-      // eta < 0) Okada takes 1/(R+eta) = 0 and ln(R+eta) = -ln(R-eta): mRe = 0, log from R - eta.
-      let dRe = R + eta, mRe = 1;
-      if (eta < 0) { if (X2 > 0) { dRe = X2; mRe = R - eta; } else { dRe = 1; mRe = 0; } }
-      // R + xi = dRx/mRx likewise; 1/(R+xi) = 0 on its singular line (eta = q = 0, xi < 0).
-      let dRx = 1, mRx = 0;
-      if (needRxi) {
-        if (xi >= 0) { dRx = R + xi; mRx = 1; } else if (eta !== 0 || q !== 0) { dRx = eta * eta + q2; mRx = R - xi; }
+  // Corners k = 0..3: (xiA, etaA) +, (xiA, etaB) -, (xiB, etaA) -, (xiB, etaB) +.
+  for (let k = 0; k < 4; k++) {
+    const xi = k < 2 ? xiA : xiB;
+    const eta = (k & 1) === 0 ? etaA : etaB;
+    const sgn = k === 0 || k === 3 ? 1 : -1;
+    const X2 = k < 2 ? XA2 : XB2;
+    const R = k === 0 ? RAA : k === 1 ? RAB : k === 2 ? RBA : RBB;
+    const yt = eta * cd + q * sd; // y~
+    const dt = eta * sd - q * cd; // d~
+    const Rd = R + dt;
+    // R + eta = dRe/mRe, without cancellation when eta < 0. On its singular line (xi = q = 0,
+    // eta < 0) Okada takes 1/(R+eta) = 0 and ln(R+eta) = -ln(R-eta): mRe = 0, log from R - eta.
+    let dRe = R + eta, mRe = 1;
+    if (eta < 0) { if (X2 > 0) { dRe = X2; mRe = R - eta; } else { dRe = 1; mRe = 0; } }
+    // R + xi = dRx/mRx likewise; 1/(R+xi) = 0 on its singular line (eta = q = 0, xi < 0).
+    let dRx = 1, mRx = 0;
+    if (needRxi) {
+      if (xi >= 0) { dRx = R + xi; mRx = 1; } else if (eta !== 0 || q !== 0) { dRx = eta * eta + q2; mRx = R - xi; }
+    }
+    // One division for 1/R, 1/(R+eta), 1/(R+d~), 1/(R+xi).
+    const a = R * dRe, b = a * Rd, inv = 1 / (b * dRx);
+    const iRx = mRx * b * inv;
+    const ib = dRx * inv;
+    const iRd = a * ib;
+    const ia = Rd * ib;
+    const iR = dRe * ia;
+    const iReta = mRe * R * ia;
+    const re = sgn * iR * iReta;
+    sRe += re;
+    sXRe += xi * re;
+    if (strike) { sYRe += yt * re; sDRe += dt * re; sIRe += sgn * iReta; }
+    if (dip) sIR += sgn * iR;
+    if (needRxi) { const rx = sgn * iR * iRx; sYRx += yt * rx; sDRx += dt * rx; }
+    if (withI) {
+      const lnInv = mRe === 0 ? R - eta : iReta;
+      if (sgn > 0) { reNum *= lnInv; rdNum *= Rd; } else { reDen *= lnInv; rdDen *= Rd; }
+      sXRd += sgn * xi * iRd;
+      if (vertical) {
+        sYRd += sgn * (eta * iRd + yt * q * iRd * iRd);
+        sXQRd2 += sgn * xi * q * iRd * iRd;
+        sIRd += sgn * iRd;
+      } else {
+        sYRd += sgn * yt * iRd;
       }
-      // One division for 1/R, 1/(R+eta), 1/(R+d~), 1/(R+xi).
-      const a = R * dRe, b = a * Rd, inv = 1 / (b * dRx);
-      const iRx = mRx * b * inv;
-      const ib = dRx * inv;
-      const iRd = a * ib;
-      const ia = Rd * ib;
-      const iR = dRe * ia;
-      const iReta = mRe * R * ia;
-      const re = sgn * iR * iReta;
-      sRe += re;
-      sXRe += xi * re;
-      if (strike) { sYRe += yt * re; sDRe += dt * re; sIRe += sgn * iReta; }
-      if (dip) sIR += sgn * iR;
-      if (needRxi) { const rx = sgn * iR * iRx; sYRx += yt * rx; sDRx += dt * rx; }
-      if (withI) {
-        const lnInv = mRe === 0 ? R - eta : iReta;
-        if (sgn > 0) { reNum *= lnInv; rdNum *= Rd; } else { reDen *= lnInv; rdDen *= Rd; }
-        sXRd += sgn * xi * iRd;
-        if (vertical) {
-          sYRd += sgn * (eta * iRd + yt * q * iRd * iRd);
-          sXQRd2 += sgn * xi * q * iRd * iRd;
-          sIRd += sgn * iRd;
-        } else {
-          sYRd += sgn * yt * iRd;
-        }
-      }
-      // atan(a0) - atan(a1) = atan2(a0 - a1, 1 + a0 a1), both parts scaled by a positive factor
-      // (q^2 R0 R resp. (xi cd)^2 (R0+X)(R+X)). Okada: atan(xi eta/(q R)) = 0 when q = 0; I5 = 0 when xi = 0.
-      const N = eta * (X + q * cd) + X * (R + X) * sd;
-      if (i === 0) { R0 = R; eta0 = eta; N0 = N; continue; }
-      const ty = q * xi * (eta0 * R - eta * R0), tx = q2 * R0 * R + xi2 * eta0 * eta;
-      let iy = 0, ix = 1;
-      if (withI && !vertical && xi !== 0) {
-        const d0 = xi * (R0 + X), d1 = xi * (R + X);
-        iy = cd * (N0 * d1 - N * d0);
-        ix = cd * cd * d0 * d1 + N0 * N;
-      }
-      if (j === 0) { thY0 = ty; thX0 = tx; i5Y0 = iy; i5X0 = ix; } else { thY1 = ty; thX1 = tx; i5Y1 = iy; i5X1 = ix; }
     }
   }
-  // Solid angle sum sgn atan(xi eta/(q R)) = arg(z0 conj(z1)), z_j = thX_j + i thY_j, moved into the
-  // half-turn range with the sign of q; a wrong sign below 1e-9 rad is rounding of a vanishing angle.
+  // sum sgn atan(xi eta/(q R)) is the solid angle of the rectangle seen from the point: sign of q,
+  // magnitude < 2 pi. Pairwise, atan(a0) - atan(a1) = arg(1 + a0 a1 + i (a0 - a1)); scaled by q^2 R0 R1 > 0
+  // that is z = q^2 R0 R1 + xi^2 eta0 eta1 + i q xi (eta0 R1 - eta1 R0). The total is arg(zA conj(zB)),
+  // moved by 2 pi when its sign disagrees with q's (a wrong sign below 1e-9 rad is rounding of ~0).
+  // Okada: atan(xi eta/(q R)) = 0 when q = 0.
   let sTh = 0;
   if (q !== 0) {
-    sTh = atan2(thY0 * thX1 - thX0 * thY1, thX0 * thX1 + thY0 * thY1);
+    const xA = q2 * RAA * RAB + xiA * xiA * etaA * etaB, yA = q * xiA * (etaA * RAB - etaB * RAA);
+    const xB = q2 * RBA * RBB + xiB * xiB * etaA * etaB, yB = q * xiB * (etaA * RBB - etaB * RBA);
+    sTh = atan2(yA * xB - xA * yB, xA * xB + yA * yB);
     if (q > 0 && sTh < -1e-9) sTh += TWO_PI;
     else if (q < 0 && sTh > 1e-9) sTh -= TWO_PI;
   }
@@ -221,7 +221,7 @@ function okadaCorners(
     const lnRe = Math.log(reDen / reNum);
     if (!vertical) {
       const icd = 1 / cd;
-      I5 = 2 * alpha * icd * (atan2(i5Y0, i5X0) - atan2(i5Y1, i5X1));
+      I5 = 2 * alpha * icd * (i5Pair(xiA, XA, RAA, RAB, etaA, etaB, q, sd, cd) - i5Pair(xiB, XB, RBA, RBB, etaA, etaB, q, sd, cd));
       I4 = alpha * icd * (Math.log(rdNum / rdDen) - sd * lnRe);
       I3 = alpha * (icd * sYRd - lnRe) + sd * icd * I4;
       I1 = -alpha * icd * sXRd - sd * icd * I5;
