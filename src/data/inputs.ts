@@ -37,6 +37,8 @@ export interface ExampleOptions {
   readonly rng?: Rng;
   /** Flip the phase sign with probability 0.5 (needs rng). */
   readonly randomSign?: boolean;
+  /** Force the phase sign (overrides randomSign): -1 gives the negated interferogram. */
+  readonly sign?: 1 | -1;
   /** Render incoherent (not water) pixels as random phase, like an unmasked product (needs rng). */
   readonly incoherent?: 'zero' | 'random';
 }
@@ -47,7 +49,7 @@ export function normaliseBox(box: Box, width: number, height: number): [number, 
 
 export function toExample(s: LayeredSample, format: ChannelFormat, opts: ExampleOptions = {}): Example {
   const n = s.size;
-  const sign: 1 | -1 = opts.randomSign && opts.rng?.chance(0.5) ? -1 : 1;
+  const sign: 1 | -1 = opts.sign ?? (opts.randomSign && opts.rng?.chance(0.5) ? -1 : 1);
   const incoherent = opts.incoherent ?? 'zero';
   let randomMask: Uint8Array | undefined;
   if (incoherent === 'random') {

@@ -7,8 +7,11 @@
  * notation f(xi, eta)|| = f(x, p) - f(x, p - W) - f(x - L, p) + f(x - L, p - W) of eq. (24).
  * Singular cases follow the paper (and Okada 1992, BSSA 82(2), section 7): cos(dip) = 0 uses (29);
  * when q = 0, atan(xi*eta/(q*R)) = 0; when R + eta = 0, 1/(R + eta) = 0 and ln(R + eta) = -ln(R - eta);
- * likewise 1/(R + xi) = 0 when R + xi = 0; I5 = 0 when xi = 0. R + eta and R + xi are evaluated
- * without cancellation ((xi^2 + q^2) / (R - eta) when eta < 0), so the limits are only taken when exact.
+ * likewise 1/(R + xi) = 0 when R + xi = 0; I5 = 0 when xi = 0. xi, eta and q within 1e-10 of the
+ * source size of zero are snapped to zero for these tests, and R + eta, R + xi are otherwise evaluated
+ * without cancellation ((xi^2 + q^2) / (R - eta) when eta < 0). On the surface trace of a rectangle
+ * that reaches the surface (top depth 0) the true field is discontinuous or log-singular; the value
+ * returned there is Okada's limit convention.
  *
  * Two entry points:
  *  - `okada85(x, y, fault)`: Okada's own frame. Strike along +x; the fault occupies 0 <= xi' <= L along
@@ -118,12 +121,14 @@ const acc = new Float64Array(3);
  * This runs ~50k times per grid, so the sums are rearranged (exactly, no approximation):
  *  - every logarithm and arctangent in (25)-(28) enters with a coefficient that does not depend on
  *    the corner, so the Chinnery sum is taken inside: sum sgn ln(a_k) = ln(prod a_k^sgn) (2 logs per
- *    point instead of 8), and corners sharing xi give atan(a0) - atan(a1) = atan2(a0 - a1, 1 + a0 a1);
+ *    point instead of 8), and for I5 the corners sharing xi give atan(a0) - atan(a1) =
+ *    atan2(a0 - a1, 1 + a0 a1) (see i5Pair);
  *  - sum sgn atan(xi eta/(q R)) is the solid angle the rectangle subtends at the point: it has the
  *    sign of q and magnitude < 2 pi, so one atan2 of the product of the four complex factors, shifted
  *    by 2 pi when it has the wrong sign, gives it exactly (3 arctangents per point instead of 8);
  *  - every I-term is multiplied by sin(dip), so none is evaluated when dip = 0;
- *  - the four reciprocals a corner needs (R, R+eta, R+d~, R+xi) come from one division.
+ *  - the four reciprocals a corner needs (R, R+eta, R+d~, R+xi) come from one division;
+ *  - the six square roots are taken up front, where they overlap.
  */
 function okadaCorners(
   x: number, p: number, q: number, L: number, W: number, sd: number, cd: number, alpha: number,
@@ -221,7 +226,8 @@ function okadaCorners(
     const lnRe = Math.log(reDen / reNum);
     if (!vertical) {
       const icd = 1 / cd;
-      I5 = 2 * alpha * icd * (i5Pair(xiA, XA, RAA, RAB, etaA, etaB, q, sd, cd) - i5Pair(xiB, XB, RBA, RBB, etaA, etaB, q, sd, cd));
+      const a5 = i5Pair(xiA, XA, RAA, RAB, etaA, etaB, q, sd, cd) - i5Pair(xiB, XB, RBA, RBB, etaA, etaB, q, sd, cd);
+      I5 = 2 * alpha * icd * a5;
       I4 = alpha * icd * (Math.log(rdNum / rdDen) - sd * lnRe);
       I3 = alpha * (icd * sYRd - lnRe) + sd * icd * I4;
       I1 = -alpha * icd * sXRd - sd * icd * I5;
