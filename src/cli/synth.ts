@@ -39,6 +39,7 @@ export const synthFlags = {
   workers: { type: 'int', help: 'worker threads', default: Math.max(1, Math.min(2, os.availableParallelism())) },
   'shard-size': { type: 'int', help: 'samples per shard file', default: 100 },
   ramps: { type: 'number', help: 'add orbital ramps up to this max |value| (m) for realism', default: 0, value: 'M' },
+  atmosphere: { type: 'string', help: "turbulence spectrum: kolmogorov (-11/3) or syinterferopy (the original's two slopes)", default: 'kolmogorov', value: 'KIND' },
   quiet: { type: 'boolean', help: 'no progress bar' },
 } as const;
 
@@ -47,11 +48,13 @@ export async function runSynth(p: Parsed): Promise<number> {
   const out = requireStr(p, 'out');
   const ramp = num(p, 'ramps') ?? 0;
   if (ramp < 0) throw new InputError(`--ramps must be >= 0, got ${ramp}`);
+  const atmosphere = str(p, 'atmosphere') ?? 'kolmogorov';
+  if (atmosphere !== 'kolmogorov' && atmosphere !== 'syinterferopy') throw new InputError(`--atmosphere must be kolmogorov or syinterferopy, got '${atmosphere}'`);
   let bar: ReturnType<typeof progressBar> | null = null;
   const m = await synthesise({
     outDir: out, count, seed: num(p, 'seed') ?? 1, classes: parseClasses(list(p, 'classes')),
     terrain: terrainFromFlags(p), workers: num(p, 'workers') ?? 1, shardSize: num(p, 'shard-size') ?? 100,
-    scene: ramp > 0 ? { rampMaxM: ramp } : {},
+    scene: { ...(ramp > 0 ? { rampMaxM: ramp } : {}), ...(atmosphere !== 'kolmogorov' ? { turbulenceSpectrum: atmosphere } : {}) },
   }, (pr) => {
     bar ??= progressBar(pr.resumed > 0 ? `synth (resumed at ${pr.resumed})` : 'synth', pr.total, { unit: 'ifg', startAt: pr.resumed, quiet: bool(p, 'quiet') });
     bar.update(pr.done);

@@ -320,6 +320,8 @@ export interface TrainStepResult {
   loss: number;
   classLoss: number;
   boxLoss: number;
+  /** Predicted class index per sample (training mode, before the update), for running accuracy. */
+  predictedClass: Int32Array;
 }
 
 /**
@@ -344,7 +346,7 @@ export function trainStep(
     const [pc, pb] = r.outputs;
     const lc = classLoss(yClass, pc);
     const lb = boxLoss(yBox, pb);
-    parts = [tf.keep(lc), tf.keep(lb)];
+    parts = [tf.keep(lc), tf.keep(lb), tf.keep(tf.argMax(pc, -1))];
     return tf.add(tf.mul(lc, wc), tf.mul(lb, wb)) as tf.Scalar;
   }, vars);
   optimizer.applyGradients(grads);
@@ -353,6 +355,7 @@ export function trainStep(
     loss: value.dataSync()[0],
     classLoss: parts[0].dataSync()[0],
     boxLoss: parts[1].dataSync()[0],
+    predictedClass: Int32Array.from(parts[2].dataSync()),
   };
   tf.dispose([value, ...Object.values(grads), ...parts]);
   return result;
