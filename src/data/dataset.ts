@@ -117,19 +117,9 @@ export function readManifest(dir: string): Manifest {
   return m;
 }
 
-/** One sample's layers, as read back from a shard. */
-export interface Sample {
+/** One sample's layers, as read back from a shard: the scene plus its index in the dataset. */
+export interface Sample extends Scene {
   readonly index: number;
-  readonly size: number;
-  readonly spacingM: number;
-  readonly losM: Float32Array;
-  readonly defoM: Float32Array;
-  readonly dem: Float32Array;
-  readonly coherence: Float32Array;
-  readonly mask: Uint8Array;
-  readonly className: ClassName;
-  readonly box: Box | null;
-  readonly meta: SceneMeta;
 }
 
 function expectArray<T>(arrays: Record<string, { data: unknown; shape: number[] }>, key: string, ctor: new (...a: never[]) => T, file: string): { data: T; shape: number[] } {

@@ -7,6 +7,7 @@
  */
 import { deflateSync, inflateSync } from 'node:zlib';
 import { InputError } from './errors.js';
+import { crc32 as zipCrc32 } from './zip.js';
 import { writeFileAtomicSync } from './atomic.js';
 
 /** Interleaved 8-bit pixels, row-major, row 0 at the top. `channels` defaults to 4 (RGBA). */
@@ -29,21 +30,9 @@ const SIGNATURE = Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10);
 const COLOUR_TYPE: Record<1 | 2 | 3 | 4, number> = { 1: 0, 2: 4, 3: 2, 4: 6 };
 const CHANNELS_OF: Record<number, 1 | 2 | 3 | 4> = { 0: 1, 4: 2, 2: 3, 6: 4 };
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
 /** CRC-32 (ISO 3309, as used by PNG) of bytes[start, end). */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return zipCrc32(bytes.subarray(start, end));
 }
 
 function chunk(type: string, payload: Uint8Array): Uint8Array {

@@ -36,24 +36,9 @@ const U32_MAX = 0xffffffff;
 const DOS_TIME = 0;
 const DOS_DATE = (0 << 9) | (1 << 5) | 1;
 
-function makeCrcTable(): Uint32Array {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-}
-
-const CRC_TABLE = makeCrcTable();
-
-/** CRC-32 (IEEE 802.3, as in ZIP and PNG). */
+/** CRC-32 (IEEE 802.3, as in ZIP and PNG), continuing from `crc`; node:zlib's native implementation. */
 export function crc32(data: Uint8Array, crc = 0): number {
-  const t = CRC_TABLE;
-  let c = (crc ^ U32_MAX) >>> 0;
-  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ U32_MAX) >>> 0;
+  return zlib.crc32(data, crc) >>> 0;
 }
 
 interface Prepared {

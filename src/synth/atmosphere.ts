@@ -25,9 +25,11 @@
 import { raster, type Raster } from '../core/raster.js';
 import type { Rng } from '../core/rng.js';
 import { isPowerOfTwo, nextPowerOfTwo } from '../core/fft.js';
+import { C_BAND_WAVELENGTH_M } from '../physics/units.js';
 
 /** Sentinel-1 C-band wavelength (m), as SyInterferoPy's atmosphere_topo. */
-export const S1_WAVELENGTH_M = 0.055465763;
+/** Sentinel-1 C-band wavelength (m), re-exported from physics. */
+export const S1_WAVELENGTH_M = C_BAND_WAVELENGTH_M;
 
 // ---------------------------------------------------------------------------------------------
 // Lookup tables (constants, filled once at module load; never written afterwards).
