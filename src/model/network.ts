@@ -22,12 +22,12 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { batchNormTrain } from './kernels/batch-norm-train.js';
+import { CLASS_NAMES } from '../synth/sources.js';
 
-/** Class order of the `class` head. */
-export const CLASS_NAMES = ['dyke', 'sill', 'none'] as const;
-export type ClassName = (typeof CLASS_NAMES)[number];
+/** Class order of the `class` head: the synthetic generator's classes. */
+export { CLASS_NAMES, type ClassName } from '../synth/sources.js';
 /** Index of the `none` class (samples without deformation: their box is ignored). */
-export const NONE_CLASS = 2;
+export const NONE_CLASS = CLASS_NAMES.indexOf('none');
 
 export type NetworkVariant = 'default' | 'tiny';
 
