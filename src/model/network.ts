@@ -122,7 +122,8 @@ export function buildNetwork(opts: NetworkOptions): tf.LayersModel {
   arch.classHidden.forEach((u, i) => {
     c = tf.layers.dense({ name: `class_dense${i}`, units: u, activation: 'relu', kernelInitializer: he() }).apply(c) as tf.SymbolicTensor;
   });
-  if (arch.classDropout > 0) c = tf.layers.dropout({ name: 'class_dropout', rate: arch.classDropout, seed: seed() }).apply(c) as tf.SymbolicTensor;
+  // No seed: a seeded tfjs dropout layer draws the same mask at every step.
+  if (arch.classDropout > 0) c = tf.layers.dropout({ name: 'class_dropout', rate: arch.classDropout }).apply(c) as tf.SymbolicTensor;
   const classOut = tf.layers.dense({ name: 'class', units: CLASS_NAMES.length, activation: 'softmax', kernelInitializer: glorot() })
     .apply(c) as tf.SymbolicTensor;
 

@@ -10,6 +10,7 @@ import { conv2DBackpropFilterConfig } from './conv2d-backprop-filter.js';
 import { conv2DBackpropInputConfig } from './conv2d-backprop-input.js';
 import { depthToSpaceConfig } from './depth-to-space.js';
 import { fusedBatchNormConfig } from './fused-batch-norm.js';
+import { maxPoolGradConfig } from './max-pool-grad.js';
 import { meanConfig, sumConfig } from './sum.js';
 import { saveStock } from './util.js';
 
@@ -22,6 +23,8 @@ export const calderaKernelConfigs: readonly tf.KernelConfig[] = [
   sumConfig,
   meanConfig,
   batchMatMulConfig,
+  // The stock wasm MaxPoolGrad drops the gradient of windows whose values are all negative.
+  maxPoolGradConfig,
   ...batchNormKernelConfigs,
 ];
 
