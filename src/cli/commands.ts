@@ -2,12 +2,22 @@
 import type { Command } from './command.js';
 import { deformCommand } from './deform.js';
 import { demoCommand } from './demo.js';
+import { evalCommand } from './eval.js';
+import { labelCommand } from './label.js';
+import { predictCommand } from './predict.js';
+import { scanCommand } from './scan.js';
 import { showCommand } from './show.js';
 import { synthCommand } from './synth.js';
+import { trainCommand } from './train.js';
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   demo: demoCommand,
   deform: deformCommand,
   synth: synthCommand,
   show: showCommand,
+  train: trainCommand,
+  eval: evalCommand,
+  predict: predictCommand,
+  scan: scanCommand,
+  label: labelCommand,
 };

@@ -181,6 +181,15 @@ export function discoverProducts(paths: readonly string[], opts: DiscoverOptions
       for (const f of files) add(f, false);
     } else {
       add(p, true);
+      // A layer named on its own brings its siblings (e.g. the .cc.tif that masks a .unw.tif).
+      const l = layerOf(path.basename(p));
+      if (l.kind !== null && l.kind !== 'raster') {
+        for (const sib of fs.readdirSync(path.dirname(p)).sort()) {
+          const s = layerOf(sib);
+          const f = path.join(path.dirname(p), sib);
+          if (s.kind !== null && s.kind !== 'raster' && s.prefix === l.prefix && path.resolve(f) !== path.resolve(p)) add(f, false);
+        }
+      }
     }
   }
   const products: ProductFiles[] = [];

@@ -230,7 +230,8 @@ export class Feeder {
 
   private onMessage(k: number, m: FromWorker): void {
     if (m.type === 'ready') return;
-    if (m.id === null) { this.fail(m.input ? new InputError(m.message) : new Error(m.message)); return; }
+    if (m.type === 'error' && m.id === null) { this.fail(m.input ? new InputError(m.message) : new Error(m.message)); return; }
+    if (m.id === null) return;
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);

@@ -1,0 +1,78 @@
+/** `caldera label`: add labelled real interferograms to a dataset (by hand, or from an episode file). */
+import { InputError, isInputError } from '../io/errors.js';
+import { discoverProducts, readProduct } from '../io/licsar.js';
+import { labelFromEpisodes, readEpisodes } from '../data/episodes.js';
+import { addSample, parseLonLatBox, type NewLabel } from '../data/real.js';
+import { findVolcano } from '../data/volcanoes.js';
+import { parseLonLat } from '../data/windows.js';
+import { CLASS_NAMES, type ClassName } from '../synth/sources.js';
+import { list, num, requireStr, str, type Parsed } from './args.js';
+import { command } from './command.js';
+import { loadVolcanoList } from './scan.js';
+
+export const labelCommand = command('label', 'add labelled real interferograms to a dataset (class + lon/lat box, or from deformation episodes)',
+  'PRODUCT... (--class dyke|sill|none [--box LON0,LAT0,LON1,LAT1] | --episodes FILE) --out DIR', {
+    class: { type: 'string', help: 'label: dyke, sill or none', value: 'CLASS' },
+    box: { type: 'string', help: 'deformation box, two opposite corners in degrees (dyke and sill)', value: 'LON0,LAT0,LON1,LAT1' },
+    episodes: { type: 'string', help: 'VolcNet-style episode file: each product gets the episode its dates span, or none', value: 'FILE' },
+    volcano: { type: 'list', help: 'the volcano (training windows are cut around it; default the box centre)', value: 'NAME' },
+    volcanoes: { type: 'string', help: 'JSON volcano list [{name, lon, lat}] instead of the bundled one', value: 'FILE' },
+    at: { type: 'string', help: 'centre of training windows, instead of a volcano', value: 'LON,LAT' },
+    'crop-km': { type: 'number', help: 'side of the stored crop (0 = whole product)', default: 40, value: 'KM' },
+    units: { type: 'string', help: "plain single-band rasters: 'rad' or 'm' (LOS metres)", default: 'rad', value: 'rad|m' },
+    note: { type: 'string', help: 'free text kept with the sample', value: 'TEXT' },
+    out: { type: 'string', help: 'dataset folder (created if needed)', value: 'DIR' },
+  }, async (p: Parsed) => {
+    const out = requireStr(p, 'out');
+    if (p.positionals.length === 0) throw new InputError('give the product(s) to label');
+    const units = str(p, 'units') ?? 'rad';
+    if (units !== 'rad' && units !== 'm') throw new InputError(`--units must be rad or m, got '${units}'`);
+    const episodesFile = str(p, 'episodes');
+    const cls = str(p, 'class');
+    if (episodesFile && (cls || str(p, 'box'))) throw new InputError('give --class/--box or --episodes, not both');
+    if (!episodesFile && !cls) throw new InputError('give --class (with --box for dyke and sill) or --episodes FILE');
+    if (cls && !(CLASS_NAMES as readonly string[]).includes(cls)) throw new InputError(`--class must be one of ${CLASS_NAMES.join(', ')}, got '${cls}'`);
+    const volcanoes = loadVolcanoList(str(p, 'volcanoes'));
+    const vName = list(p, 'volcano')?.[0];
+    const v = vName ? findVolcano(vName, volcanoes) : undefined;
+    if (vName && !v) throw new InputError(`unknown volcano '${vName}' (use --at LON,LAT or --volcanoes FILE)`);
+    const at = str(p, 'at');
+    const centre = at ? parseLonLat(at) : null;
+    const box = str(p, 'box') ? parseLonLatBox(str(p, 'box')!) : null;
+    const cropKm = num(p, 'crop-km') ?? 40;
+
+    const found = discoverProducts(p.positionals, { units });
+    const problems = found.problems.map((f) => f.message);
+    if (!episodesFile && found.products.length > 1) throw new InputError(`--class labels one product; ${found.products.length} were found (use --episodes for many)`);
+    const episodes = episodesFile ? readEpisodes(episodesFile) : [];
+    const counts = new Map<string, number>();
+    for (const files of found.products) {
+      try {
+        const prod = await readProduct(files, { units });
+        let label: NewLabel;
+        if (episodesFile) {
+          const l = labelFromEpisodes(episodes, prod);
+          if (l.kind === 'skip') { problems.push(`skipped ${l.reason}`); continue; }
+          label = {
+            className: l.className, polygon: l.episode?.polygon ?? null, volcano: v ?? l.volcano, centre: centre ?? l.centre, cropKm,
+            source: { kind: 'episode', ...(l.episode ? { episode: l.episode.id } : {}), file: episodesFile },
+            ...(l.others.length ? { note: `also spans ${l.others.map((o) => o.id).join(', ')}` } : {}),
+          };
+        } else {
+          label = { className: cls as ClassName, box, volcano: v ?? null, centre, cropKm, ...(str(p, 'note') ? { note: str(p, 'note')! } : {}) };
+        }
+        const { meta, replaced } = await addSample(out, prod, label);
+        counts.set(meta.className, (counts.get(meta.className) ?? 0) + 1);
+        process.stdout.write(`${replaced ? 'replaced' : 'added'} ${meta.id}: ${meta.className}` +
+          `${meta.box ? ` box ${meta.box.map((x) => x.toFixed(4)).join(',')}` : ''}${meta.dates ? ` ${meta.dates[0]}..${meta.dates[1]}` : ''}\n`);
+      } catch (e) {
+        if (!isInputError(e)) throw e;
+        if (!episodesFile) throw e;
+        problems.push((e as Error).message);
+      }
+    }
+    const summary = CLASS_NAMES.map((c) => `${counts.get(c) ?? 0} ${c}`).join(', ');
+    process.stdout.write(`${out}: ${summary} added\n`);
+    if (problems.length) process.stderr.write(`${problems.length} not labelled:\n${problems.map((m) => `  ${m}`).join('\n')}\n`);
+    return problems.some((m) => !m.startsWith('skipped ')) ? 1 : 0;
+  });

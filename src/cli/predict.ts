@@ -1,0 +1,60 @@
+/** `caldera predict`: class and box of each interferogram (.npy or GeoTIFF), one line per file. */
+import * as path from 'node:path';
+import { ensureWritableDir, writeFileAtomicSync } from '../io/atomic.js';
+import { InputError, isInputError } from '../io/errors.js';
+import { encodePng } from '../io/png.js';
+import {
+  DEFAULT_MODEL_DIR, loadTrainedModel, predictRaster, predictionFigure, predictionJson, predictionText,
+  readInterferogram, readRaster, type PredictOptions, type Units,
+} from '../model/predict.js';
+import { bool, str, type Parsed } from './args.js';
+import { command } from './command.js';
+
+export const predictFlags = {
+  model: { type: 'string', help: 'model directory (default: the bundled models/default)', value: 'DIR' },
+  json: { type: 'boolean', help: 'one JSON object per line' },
+  units: { type: 'string', help: "input values: 'rad' (unwrapped phase) or 'm' (LOS displacement, + toward the satellite)", default: 'rad', value: 'rad|m' },
+  sign: { type: 'boolean', help: 'also run the negated interferogram; report it and average the two answers' },
+  png: { type: 'string', help: 'draw each prediction over the wrapped phase into this directory', value: 'DIR' },
+  dem: { type: 'string', help: 'elevation (m) on the same grid, for models with a DEM channel (one input file)', value: 'FILE' },
+  coherence: { type: 'string', help: 'coherence 0..1 on the same grid, for models with a coherence channel (one input file)', value: 'FILE' },
+} as const;
+
+export async function runPredict(p: Parsed): Promise<number> {
+  const files = p.positionals;
+  if (files.length === 0) throw new InputError('give one or more interferograms (.npy or .tif)');
+  const units = str(p, 'units') ?? 'rad';
+  if (units !== 'rad' && units !== 'm') throw new InputError(`--units must be rad or m, got '${units}'`);
+  const demFile = str(p, 'dem');
+  const cohFile = str(p, 'coherence');
+  if ((demFile || cohFile) && files.length > 1) throw new InputError('--dem and --coherence go with a single input file');
+  const tm = await loadTrainedModel(str(p, 'model') ?? DEFAULT_MODEL_DIR);
+  const opts: PredictOptions = {
+    symmetric: bool(p, 'sign'),
+    ...(demFile ? { demM: (await readRaster(demFile)).data } : {}),
+    ...(cohFile ? { coherence: (await readRaster(cohFile)).data } : {}),
+  };
+  const pngDir = str(p, 'png');
+  if (pngDir) ensureWritableDir(pngDir);
+  let failed = 0;
+  for (const file of files) {
+    try {
+      const r = await readInterferogram(file, units as Units);
+      const res = predictRaster(tm, r, opts);
+      process.stdout.write((bool(p, 'json') ? JSON.stringify(predictionJson(file, res)) : predictionText(file, res)) + '\n');
+      if (pngDir) {
+        const name = path.basename(file).replace(/\.(npy|tiff?)$/i, '') + '.png';
+        writeFileAtomicSync(path.join(pngDir, name), encodePng(predictionFigure(r, res, path.basename(file))));
+      }
+    } catch (e) {
+      if (!isInputError(e) && !(e instanceof RangeError)) throw e;
+      process.stderr.write(`caldera predict: ${(e as Error).message}\n`);
+      failed++;
+    }
+  }
+  tm.model.dispose();
+  return failed > 0 ? 2 : 0;
+}
+
+export const predictCommand = command('predict', 'say what deformation an interferogram shows (dyke, sill, none) and where (a box in its pixels)',
+  '[--model DIR] FILES... [--json] [--units rad|m] [--sign] [--png DIR]', predictFlags, runPredict);

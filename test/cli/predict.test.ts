@@ -1,0 +1,135 @@
+/** `caldera predict`, `eval` and `train` as a user runs them: output lines, files, one-line errors. */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { writeNpy } from '../../src/io/npy.js';
+import { writeGeoTiff } from '../../src/io/geotiff.js';
+import { decodePng } from '../../src/io/png.js';
+import { initBackend } from '../../src/model/backend.js';
+import { buildNetwork } from '../../src/model/network.js';
+import { saveModel } from '../../src/model/io-handler.js';
+import { MODEL_META_KEY } from '../../src/model/train.js';
+
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-cli-predict-'));
+after(() => fs.rmSync(ROOT, { recursive: true, force: true }));
+let n = 0;
+const tmp = (): string => fs.mkdtempSync(path.join(ROOT, `${n++}-`));
+
+function run(...args: string[]): { code: number; out: string; err: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
+  return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+await initBackend();
+async function model(format: string): Promise<string> {
+  const dir = path.join(tmp(), `model-${format}`);
+  const m = buildNetwork({ inputChannels: format.length, variant: 'tiny', seed: 1 });
+  await saveModel(m, dir, { [MODEL_META_KEY]: { channelFormat: format, inputSize: 224 } });
+  m.dispose();
+  return dir;
+}
+const W = await model('w');
+
+// A 300 (W) × 180 (H) interferogram: a fringe pattern, a masked corner.
+const ifg = Float32Array.from({ length: 300 * 180 }, (_, i) => {
+  const x = i % 300, y = Math.floor(i / 300);
+  return x < 20 && y < 20 ? NaN : 30 * Math.exp(-((x - 200) ** 2 + (y - 60) ** 2) / 800);
+});
+const D = tmp();
+writeNpy(path.join(D, 'a.npy'), { data: ifg, shape: [180, 300] });
+await writeGeoTiff(path.join(D, 'b.tif'), { width: 300, height: 180, data: ifg.map((v) => v * 0.0044) }, { west: 130, north: 33, dLon: 0.001, dLat: -0.001 });
+
+test('predict: one JSON line per file, box in the input pixels; --png draws it; --sign adds the negated answer', () => {
+  const png = path.join(tmp(), 'png');
+  const r = run('predict', '--model', W, '--json', '--sign', '--png', png, path.join(D, 'a.npy'));
+  assert.equal(r.code, 0, r.err);
+  const lines = r.out.trim().split('\n');
+  assert.equal(lines.length, 1);
+  const j = JSON.parse(lines[0]!);
+  assert.equal(j.width, 300);
+  assert.equal(j.height, 180);
+  assert.ok(['dyke', 'sill', 'none'].includes(j.class));
+  const p = j.probabilities;
+  assert.ok(Math.abs(p.dyke + p.sill + p.none - 1) < 1e-3);
+  for (const k of ['x', 'y', 'halfWidth', 'halfHeight']) assert.equal(typeof j.box[k], 'number');
+  // The box centre is a sigmoid of the padded square: x in [-0.5, 299.5], y in [-60.5, 239.5].
+  assert.ok(j.box.x >= -0.5 && j.box.x <= 299.5 && j.box.y >= -60.5 && j.box.y <= 239.5, JSON.stringify(j.box));
+  assert.ok(j.negated && typeof j.negated.class === 'string');
+  const img = decodePng(fs.readFileSync(path.join(png, 'a.png')));
+  assert.ok(img.width >= 300 && img.height >= 180);
+  // GeoTIFF in metres, plain text output.
+  const t = run('predict', '--model', W, '--units', 'm', path.join(D, 'b.tif'));
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /b\.tif: (dyke|sill|none) \(dyke 0\.\d{3}, sill 0\.\d{3}, none 0\.\d{3}\)/);
+});
+
+test('predict errors: one line each, exit 2; good files are still answered', async () => {
+  const d = tmp();
+  writeNpy(path.join(d, 'cube.npy'), { data: new Float32Array(8), shape: [2, 2, 2] });
+  writeNpy(path.join(d, 'nan.npy'), { data: new Float32Array(9).fill(NaN), shape: [3, 3] });
+  await writeGeoTiff(path.join(d, 'two.tif'), { width: 4, height: 3, data: new Float32Array(12) }, { west: 0, north: 0, dLon: 1, dLat: -1 }, { extraBands: [new Float32Array(12)] });
+  const r = run('predict', '--model', W, '--json', path.join(d, 'cube.npy'), path.join(D, 'a.npy'), path.join(d, 'nan.npy'), path.join(d, 'two.tif'));
+  assert.equal(r.code, 2);
+  assert.equal(r.out.trim().split('\n').length, 1, 'the good file is answered');
+  const errs = r.err.trim().split('\n');
+  assert.equal(errs.length, 3, r.err);
+  assert.match(errs[0]!, /^caldera predict: .*cube\.npy: expected a 2-D array/);
+  assert.match(errs[1]!, /nan\.npy: every value is NaN/);
+  assert.match(errs[2]!, /two\.tif: has 2 bands/);
+
+  const oneLine = (res: { code: number; err: string }, re: RegExp): void => {
+    assert.equal(res.code, 2, res.err);
+    assert.equal(res.err.trim().split('\n').length, 1, res.err);
+    assert.match(res.err, re);
+  };
+  const trunc = await model('w');
+  fs.truncateSync(path.join(trunc, 'weights.bin'), 100);
+  oneLine(run('predict', '--model', trunc, path.join(D, 'a.npy')), /weights\.bin: expected \d+ bytes .* \(truncated\?\)/);
+  const badFormat = await model('w');
+  const mj = path.join(badFormat, 'model.json');
+  fs.writeFileSync(mj, fs.readFileSync(mj, 'utf8').replace('"channelFormat":"w"', '"channelFormat":"qq"'));
+  oneLine(run('predict', '--model', badFormat, path.join(D, 'a.npy')), /unknown channel format 'qq'/);
+  oneLine(run('predict', '--model', await model('wwd'), path.join(D, 'a.npy')), /needs a DEM: pass --dem FILE/);
+  oneLine(run('predict', '--model', path.join(d, 'nowhere'), path.join(D, 'a.npy')), /no saved model here/);
+  oneLine(run('predict', '--model', W, '--units', 'ft', path.join(D, 'a.npy')), /--units must be rad or m/);
+  oneLine(run('predict', '--model', W), /give one or more interferograms/);
+});
+
+test('train, resume and eval from the command line', () => {
+  const data = path.join(tmp(), 'data');
+  assert.equal(run('synth', '--count', '12', '--out', data, '--seed', '3', '--workers', '1', '--quiet').code, 0);
+  const out = path.join(tmp(), 'run');
+  const args = ['train', '--data', data, '--out', out, '--epochs', '1', '--batch', '4', '--arch', 'tiny', '--val-fraction', '0.25', '--quiet'];
+  const t = run(...args);
+  assert.equal(t.code, 0, t.err);
+  assert.match(t.out, /1 epochs, 8 images/);
+  assert.match(t.err, /epoch 1\/1: loss/);
+  const again = run(...args);
+  assert.equal(again.code, 2);
+  assert.match(again.err, /pass --resume/);
+  const more = run(...args.map((a) => (a === '1' ? '2' : a)), '--resume');
+  assert.equal(more.code, 0, more.err);
+  assert.match(more.err, /resuming after epoch 1/);
+  assert.match(more.out, /2 epochs, 16 images/);
+  const png = path.join(tmp(), 'eval.png');
+  const json = path.join(tmp(), 'eval.json');
+  const e = run('eval', '--model', out, '--data', data, '--json', '--png', png, '--out', json);
+  assert.equal(e.code, 0, e.err);
+  const rep = JSON.parse(e.out);
+  assert.equal(rep.n, 12);
+  assert.equal(rep.channelFormat, 'w');
+  assert.deepEqual(Object.keys(rep.perClass), ['dyke', 'sill', 'none']);
+  for (const k of ['mean', 'median', 'p90']) assert.ok(k in rep.box.detected.centreErrorPx);
+  assert.ok('accuracyNegated' in rep.signInvariance);
+  assert.deepEqual(JSON.parse(fs.readFileSync(json, 'utf8')), rep);
+  assert.ok(decodePng(fs.readFileSync(png)).width > 600);
+  assert.equal(run('eval', '--model', out, '--data', path.join(data, 'nope')).code, 2);
+  const bad = run('train', '--synthetic-on-the-fly', '--data', data, '--out', tmp());
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /give --data or --synthetic-on-the-fly, not both/);
+});

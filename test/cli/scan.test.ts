@@ -1,0 +1,196 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { encodeGeoTiff, writeGeoTiff } from '../../src/io/geotiff.js';
+import { decodePng } from '../../src/io/png.js';
+import { InputError } from '../../src/io/errors.js';
+import { formatProblem, scanAll, scanProduct } from '../../src/model/scan.js';
+import { ScanWriter, sceneRecords, toFeatureCollection } from '../../src/data/scan-output.js';
+import { scanFigure } from '../../src/data/scan-view.js';
+import { standInModel } from '../../src/model/stand-in.js';
+import { negatePhase } from '../../src/model/scan-model.js';
+import { scanCommand } from '../../src/cli/scan.js';
+import { bump, fakeProduct, thresholdModel } from '../helpers/products.js';
+
+// Two "volcanoes" 35 km apart in a ~67 km x 45 km frame, phase 0.5 rad elsewhere.
+const A = { lon: -72.75, lat: -41.2 };
+const B = { lon: -72.33, lat: -41.25 };
+const phase = (lon: number, lat: number) => 0.5 + bump(A.lon, A.lat, 2.5, 2)(lon, lat) + bump(B.lon, B.lat, 2, 2)(lon, lat);
+const product = () => fakeProduct({ width: 400, height: 300, dLon: 0.002, dLat: -0.0015, phase });
+
+const inside = (b: readonly number[], lon: number, lat: number) => lon >= b[0]! && lon <= b[2]! && lat >= b[1]! && lat <= b[3]!;
+
+test('frame scan: overlapping windows, merged by NMS into one box per volcano', async () => {
+  const p = product();
+  const m = thresholdModel({ background: 0.5 });
+  const progress: number[] = [];
+  const s = await scanProduct(p, m, { sizeKm: 20, onProgress: (d) => progress.push(d) });
+  assert.equal(s.mode, 'frame');
+  assert.ok(s.windowCount >= 15, `${s.windowCount} windows`);
+  assert.equal(progress.at(-1), s.windowCount);
+  assert.ok(m.calls.every((n) => n <= 8), 'batches respect the model batch size');
+  const raw = s.predictions.filter((q) => q.className !== 'none');
+  assert.ok(raw.length >= 4, `each volcano is seen by several windows (${raw.length})`);
+  assert.equal(s.detections.length, 2);
+  const hits = [A, B].map((v) => s.detections.filter((d) => inside(d.boxLonLat, v.lon, v.lat)).length);
+  assert.deepEqual(hits, [1, 1]);
+  for (const d of s.detections) {
+    assert.equal(d.className, 'sill');
+    // Product-pixel box and lon/lat box describe the same place.
+    const [c0, r0, c1, r1] = d.boxPixels;
+    assert.ok(Math.abs(p.geo.west + c0 * p.geo.dLon - d.boxLonLat[0]) < 1e-9);
+    assert.ok(Math.abs(p.geo.north + r1 * p.geo.dLat - d.boxLonLat[1]) < 1e-9);
+    assert.ok(c1 > c0 && r1 > r0);
+    // The merged box is the one that saw the whole bump: ~2 x 2.5 km e-folding radius, so a few km.
+    const wKm = (d.boxLonLat[2] - d.boxLonLat[0]) * 111.195 * Math.cos((41.2 * Math.PI) / 180);
+    assert.ok(wKm > 2 && wKm < 9, `box ${wKm.toFixed(1)} km wide`);
+  }
+  // No NMS (iou 1, containment 1 are not reachable through scanProduct): the raw count is larger.
+  assert.ok(raw.length > s.detections.length);
+});
+
+test('point scan: one window per point, class none reported without a box', async () => {
+  const p = product();
+  const s = await scanProduct(p, thresholdModel({ background: 0.5 }), { at: [{ ...A, name: 'A' }, { lon: -72.55, lat: -41.35 }] });
+  assert.equal(s.mode, 'point');
+  assert.equal(s.predictions.length, 2);
+  const [a, quiet] = s.predictions;
+  assert.equal(a!.className, 'sill');
+  assert.equal(a!.name, 'A');
+  assert.ok(inside(a!.boxLonLat!, A.lon, A.lat));
+  assert.equal(quiet!.className, 'none');
+  assert.equal(quiet!.boxLonLat, null);
+  assert.equal(s.detections.length, 1);
+  const recs = sceneRecords(s);
+  assert.equal(recs.length, 2);
+  assert.equal(recs[1]!.box, null);
+  assert.equal(recs[0]!.window!.name, 'A');
+  await assert.rejects(scanProduct(p, thresholdModel({ background: 0.5 }), { at: [{ lon: 10, lat: 10 }] }), /outside the product/);
+});
+
+test('channel formats the product cannot feed give a clear message', () => {
+  const p = { ...product(), unwrappedRad: null };
+  assert.match(formatProblem(p, 'uuu')!, /unwrapped phase \(channel format uuu\).*only wrapped phase.*\.unw\.tif/);
+  assert.match(formatProblem(p, 'wwd')!, /DEM channel/);
+  assert.equal(formatProblem(p, 'www'), null);
+  assert.match(formatProblem({ ...p, coherence: null }, 'wc')!, /no \.cc\.tif/);
+});
+
+test('GeoJSON: one polygon per detection, closed counter-clockwise lon/lat rings, flat properties', async () => {
+  const s = await scanProduct(product(), thresholdModel({ background: 0.5 }), { sizeKm: 20 });
+  const fc = toFeatureCollection([s]);
+  assert.equal(fc.type, 'FeatureCollection');
+  assert.equal(fc.features.length, 2);
+  for (const f of fc.features) {
+    const ring = f.geometry.coordinates[0]!;
+    assert.equal(ring.length, 5);
+    assert.deepEqual(ring[0], ring[4]);
+    let area2 = 0;
+    for (let i = 0; i < 4; i++) area2 += ring[i]![0]! * ring[i + 1]![1]! - ring[i + 1]![0]! * ring[i]![1]!;
+    assert.ok(area2 > 0, 'counter-clockwise (RFC 7946)');
+    assert.equal(f.properties.class, 'sill');
+    assert.equal(f.properties.product, 'fake_20200101_20200113');
+    assert.equal(f.properties.start, '2020-01-01');
+    assert.ok(typeof f.properties.probability === 'number');
+    assert.ok(Object.values(f.properties).every((v) => v === null || typeof v !== 'object'));
+  }
+});
+
+test('the scene figure draws: a map, panels, legend', async () => {
+  const s = await scanProduct(product(), thresholdModel({ background: 0.5 }), { at: [{ ...A, name: 'A' }] });
+  const fig = scanFigure(s);
+  assert.ok(fig.width > 900 && fig.height > 500, `${fig.width}x${fig.height}`);
+  // Some pixels are the cyclic map, some the box outline (white for sill), some grey legend.
+  const colours = new Set<string>();
+  for (let i = 0; i < fig.data.length; i += 4 * 37) colours.add(`${fig.data[i]},${fig.data[i + 1]},${fig.data[i + 2]}`);
+  assert.ok(colours.size > 50);
+});
+
+test('negating the phase channels flips u and w only', () => {
+  const x = Float32Array.from([0.5, -0.25, 0.7, 0.1, 0.2, 0.3]);
+  assert.deepEqual(Array.from(negatePhase(x, 'wc')), [-0.5, -0.25, -0.7, 0.1, -0.2, 0.3].map((v) => Math.fround(v)));
+  assert.deepEqual(Array.from(negatePhase(x, 'uuu')), Array.from(x).map((v) => -v));
+});
+
+async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-scan-'));
+  try {
+    await f(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Write a fake product as LiCSAR GeoTIFFs. */
+async function writeProduct(dir: string, name: string): Promise<void> {
+  const p = product();
+  const geo = { west: p.geo.west, north: p.geo.north, dLon: p.geo.dLon, dLat: p.geo.dLat };
+  fs.mkdirSync(dir, { recursive: true });
+  await writeGeoTiff(path.join(dir, `${name}.geo.unw.tif`), { width: p.width, height: p.height, data: p.unwrappedRad! }, geo, { compression: 'deflate' });
+  await writeGeoTiff(path.join(dir, `${name}.geo.cc.tif`), { width: p.width, height: p.height, data: p.coherence!.map((c) => c * 255) }, geo, { dtype: 'uint8' });
+}
+
+test('scanning folders: every product written, bad files reported and skipped, never stopping the run', async () => {
+  await withDir(async (dir) => {
+    await writeProduct(path.join(dir, 'in', 'a'), '20200101_20200113');
+    await writeProduct(path.join(dir, 'in', 'b'), '20200113_20200125');
+    const whole = encodeGeoTiff({ width: 64, height: 64, data: new Float32Array(64 * 64).fill(1) }, { west: -73, north: -41, dLon: 0.01, dLat: -0.01 }, { compression: 'deflate' });
+    fs.writeFileSync(path.join(dir, 'in', '20200125_20200206.geo.unw.tif'), whole.subarray(0, whole.length - 100));
+    const out = path.join(dir, 'out');
+    const writer = new ScanWriter(out);
+    const failures: string[] = [];
+    const res = await scanAll([path.join(dir, 'in'), path.join(dir, 'nope')], thresholdModel({ background: 0.5 }), {
+      scan: { sizeKm: 20 }, onScene: (s) => writer.add(s), onFailure: (f) => failures.push(f.message),
+    });
+    const o = writer.finish();
+    assert.equal(res.products, 3);
+    assert.equal(res.scanned, 2);
+    assert.equal(res.failures.length, 2);
+    assert.match(failures.join('\n'), /nope: no such file or folder/);
+    assert.match(failures.join('\n'), /20200125_20200206\.geo\.unw\.tif: (truncated|not a readable TIFF)/);
+    const lines = fs.readFileSync(o.jsonl, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 4); // two detections per product
+    assert.deepEqual([...new Set(lines.map((l) => l.product))].sort(), ['20200101_20200113', '20200113_20200125']);
+    assert.deepEqual(lines[0].dates, ['2020-01-01', '2020-01-13']);
+    assert.equal(JSON.parse(fs.readFileSync(o.geojson, 'utf8')).features.length, 4);
+    assert.equal(o.pngs.length, 2);
+    for (const f of o.pngs) assert.ok(decodePng(fs.readFileSync(f)).width > 500);
+  });
+});
+
+test('caldera scan: exit 1 and a list of failures when a file is bad; clear error when nothing is found', async () => {
+  await withDir(async (dir) => {
+    await writeProduct(path.join(dir, 'in'), '20200101_20200113');
+    fs.writeFileSync(path.join(dir, 'in', 'broken_20200101_20200201.geo.unw.tif'), 'not a tiff');
+    const out = path.join(dir, 'out');
+    const written: string[] = [];
+    const [so, se] = [process.stdout.write, process.stderr.write];
+    process.stdout.write = ((s: string) => { written.push(s); return true; }) as typeof process.stdout.write;
+    process.stderr.write = ((s: string) => { written.push(s); return true; }) as typeof process.stderr.write;
+    let code: number | void;
+    try {
+      code = await scanCommand.run([path.join(dir, 'in'), '--model', 'stand-in', '--out', out, '--quiet', '--no-png']);
+      await assert.rejects(scanCommand.run([path.join(dir, 'empty-does-not-matter'), '--model', 'stand-in', '--out', out, '--quiet', '--volcano', 'Atlantis']),
+        (e: unknown) => e instanceof InputError && /unknown volcano 'Atlantis'/.test(e.message));
+      fs.mkdirSync(path.join(dir, 'empty'));
+      await assert.rejects(scanCommand.run([path.join(dir, 'empty'), '--model', 'stand-in', '--out', out, '--quiet']),
+        (e: unknown) => e instanceof InputError && /no interferograms found/.test(e.message));
+    } finally {
+      process.stdout.write = so;
+      process.stderr.write = se;
+    }
+    assert.equal(code, 1);
+    const text = written.join('');
+    assert.match(text, /1 of 2 products scanned/);
+    assert.match(text, /1 failure:\n {2}broken_20200101_20200201\.geo\.unw\.tif: not a readable TIFF/);
+  });
+});
+
+test('the stand-in model finds a bullseye and says it is a stand-in', async () => {
+  const p = product();
+  const s = await scanProduct(p, standInModel(), { at: [A] });
+  assert.match(s.model, /stand-in/);
+  assert.equal(s.predictions.length, 1);
+});
