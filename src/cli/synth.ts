@@ -40,6 +40,7 @@ export const synthFlags = {
   'shard-size': { type: 'int', help: 'samples per shard file', default: 100 },
   ramps: { type: 'number', help: 'add orbital ramps up to this max |value| (m) for realism', default: 0, value: 'M' },
   atmosphere: { type: 'string', help: "turbulence spectrum: kolmogorov (-11/3) or syinterferopy (the original's two slopes)", default: 'kolmogorov', value: 'KIND' },
+  artefacts: { type: 'boolean', help: 'add real-product artefacts: unwrapping errors, decorrelation noise, long-wavelength atmosphere' },
   quiet: { type: 'boolean', help: 'no progress bar' },
 } as const;
 
@@ -54,7 +55,7 @@ export async function runSynth(p: Parsed): Promise<number> {
   const m = await synthesise({
     outDir: out, count, seed: num(p, 'seed') ?? 1, classes: parseClasses(list(p, 'classes')),
     terrain: terrainFromFlags(p), workers: num(p, 'workers') ?? 1, shardSize: num(p, 'shard-size') ?? 100,
-    scene: { ...(ramp > 0 ? { rampMaxM: ramp } : {}), ...(atmosphere !== 'kolmogorov' ? { turbulenceSpectrum: atmosphere } : {}) },
+    scene: { ...(ramp > 0 ? { rampMaxM: ramp } : {}), ...(bool(p, 'artefacts') ? { artefacts: {} } : {}), ...(atmosphere !== 'kolmogorov' ? { turbulenceSpectrum: atmosphere } : {}) },
   }, (pr) => {
     bar ??= progressBar(pr.resumed > 0 ? `synth (resumed at ${pr.resumed})` : 'synth', pr.total, { unit: 'ifg', startAt: pr.resumed, quiet: bool(p, 'quiet') });
     bar.update(pr.done);

@@ -20,6 +20,7 @@ import {
   S1_INCIDENCE_MIN_DEG, S1_INCIDENCE_MAX_DEG, type Source,
 } from '../physics/index.js';
 import { createSpectralCache, sampleTurbulenceStrengthM, topographicDelayM, turbulentScreen, orbitalRamp, type SpectralCache } from './atmosphere.js';
+import { addArtefacts, type ArtefactConfig } from './artefacts.js';
 import { incoherenceMask } from './coherence.js';
 import { boxFromDeformation, type Box } from './labels.js';
 import { classOfSource, sampleSource, scaleSource, type ClassName, type SourceKind } from './sources.js';
@@ -56,6 +57,11 @@ export interface SceneConfig {
   readonly turbulenceSpectrum: 'kolmogorov' | 'syinterferopy';
   /** Orbital ramp max |value| in metres (0 = none). Real scenes have them; off by default. */
   readonly rampMaxM: number;
+  /**
+   * Artefacts of real products (unwrapping-error patches, decorrelation noise, long-wavelength
+   * atmosphere; artefacts.ts), added after the acceptance checks. null (default) = as SyInterferoPy.
+   */
+  readonly artefacts: ArtefactConfig | null;
 }
 
 export const DEFAULT_SCENE_CONFIG: SceneConfig = {
@@ -72,6 +78,7 @@ export const DEFAULT_SCENE_CONFIG: SceneConfig = {
   turbulence: { meanM: 0.02, stdM: 0.005 },
   turbulenceSpectrum: 'kolmogorov',
   rampMaxM: 0,
+  artefacts: null,
 };
 
 /** Bits of Scene.mask. */
@@ -333,8 +340,11 @@ export function generateScene(
     }
     if (!atm) continue;
 
-    const losM = new Float32Array(size * size);
+    let losM: Float32Array = new Float32Array(size * size);
     for (let i = 0; i < losM.length; i++) losM[i] = defoM[i]! + atm.total[i]!;
+    if (cfg.artefacts) {
+      losM = addArtefacts(rng, { width: size, height: size, spacingM: cfg.spacingM, losM, coherence, mask }, cfg.artefacts, cache).losM;
+    }
     const sourceXY: [number, number] | null = source ? [terrain.anchor.x - origin[0], terrain.anchor.y - origin[1]] : null;
     const box = sourceXY ? boxFromDeformation(defoM, size, size, sourceXY[0], sourceXY[1]) : null;
     return {

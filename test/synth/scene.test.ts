@@ -75,3 +75,14 @@ test('a terrain smaller than the scene is a clear error; an all-water terrain gi
   const sea: TerrainProvider = () => ({ dem: { width: 448, height: 448, data: new Float32Array(448 * 448) }, anchor: { x: 224, y: 224 }, name: 'sea', lonLat: null });
   assert.throws(() => generateScene(new Rng(1), 'dyke', sea, cfg, cache, 3), /no viable dyke scene after 3 attempts/);
 });
+
+test('artefacts of real products change the signal, not the labels or the deformation', () => {
+  const plain = generateScene(new Rng(21), 'dyke', terrain, cfg, cache);
+  const withArt = generateScene(new Rng(21), 'dyke', terrain, { ...cfg, artefacts: { unwrappingChance: 1 } }, cache);
+  assert.deepEqual(withArt.defoM, plain.defoM);
+  assert.deepEqual(withArt.box, plain.box);
+  let diff = 0;
+  for (let i = 0; i < plain.losM.length; i++) diff = Math.max(diff, Math.abs(withArt.losM[i]! - plain.losM[i]!));
+  // At least one whole unwrapping cycle (lambda / 2 = 2.8 cm of LOS) appears somewhere.
+  assert.ok(diff >= 0.0277 - 1e-4, `largest change ${diff} m`);
+});
