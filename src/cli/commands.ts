@@ -6,6 +6,7 @@ import { evalCommand } from './eval.js';
 import { labelCommand } from './label.js';
 import { predictCommand } from './predict.js';
 import { scanCommand } from './scan.js';
+import { studyCommand } from './study.js';
 import { showCommand } from './show.js';
 import { synthCommand } from './synth.js';
 import { trainCommand } from './train.js';
@@ -20,4 +21,5 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   predict: predictCommand,
   scan: scanCommand,
   label: labelCommand,
+  study: studyCommand,
 };

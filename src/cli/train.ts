@@ -68,7 +68,7 @@ function sourceFromFlags(p: Parsed, seed: number): TrainSourceConfig {
 export function configFromFlags(p: Parsed): TrainConfig {
   const seed = num(p, 'seed') ?? DEFAULT_TRAIN_CONFIG.seed;
   const arch = str(p, 'arch') ?? 'default';
-  if (arch !== 'default' && arch !== 'tiny') throw new InputError(`--arch must be default or tiny, got '${arch}'`);
+  if (arch !== 'default' && arch !== 'small' && arch !== 'tiny') throw new InputError(`--arch must be default, small or tiny, got '${arch}'`);
   const schedule = str(p, 'lr-schedule') ?? 'cosine';
   if (schedule !== 'cosine' && schedule !== 'constant') throw new InputError(`--lr-schedule must be cosine or constant, got '${schedule}'`);
   let format;

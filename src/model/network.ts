@@ -29,7 +29,7 @@ export { CLASS_NAMES, type ClassName } from '../synth/sources.js';
 /** Index of the `none` class (samples without deformation: their box is ignored). */
 export const NONE_CLASS = CLASS_NAMES.indexOf('none');
 
-export type NetworkVariant = 'default' | 'tiny';
+export type NetworkVariant = 'default' | 'small' | 'tiny';
 
 /** One convolution of the trunk (each is conv → batch norm → ReLU). */
 export interface ConvSpec { filters: number; kernel: number; stride: number }
@@ -57,6 +57,20 @@ export const ARCHITECTURES: Record<NetworkVariant, ArchSpec> = {
     classDropout: 0.2,
     boxReduce: 32,
     boxHidden: [256, 64],
+  },
+  /** The default trunk at half the width (~1/4 of the arithmetic): for studies with many runs. */
+  small: {
+    trunk: [
+      { filters: 16, kernel: 4, stride: 4 },
+      { filters: 32, kernel: 3, stride: 2 },
+      { filters: 64, kernel: 3, stride: 2 },
+      { filters: 64, kernel: 3, stride: 1 },
+      { filters: 128, kernel: 3, stride: 2 },
+    ],
+    classHidden: [64],
+    classDropout: 0.2,
+    boxReduce: 16,
+    boxHidden: [128, 32],
   },
   tiny: {
     trunk: [

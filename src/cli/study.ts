@@ -1,0 +1,107 @@
+/** `caldera study channels`: the channel study (issue 5; Gaddes et al. 2021, Fig. 7). */
+import * as fs from 'node:fs';
+import { parseChannelFormat, type ChannelFormat } from '../data/channels.js';
+import { readManifest } from '../data/dataset.js';
+import { InputError } from '../io/errors.js';
+import { executeRunInWorker, type RunSpec, type StudyBudget } from '../model/study-run.js';
+import { loadResults, pendingRuns, writeReport, type StudyPlan } from '../model/study.js';
+import { CLASS_NAMES } from '../synth/sources.js';
+import { bool, list, num, requireStr, str, type Parsed } from './args.js';
+import { command } from './command.js';
+import { progressBar } from './progress.js';
+
+const STUDY_FORMATS: readonly ChannelFormat[] = ['uuu', 'uud', 'www', 'wwd', 'rid', 'u', 'w'];
+
+function formatsFor(p: Parsed, dataDir: string): ChannelFormat[] {
+  const asked = list(p, 'formats');
+  if (asked) return asked.map(parseChannelFormat);
+  // Add a coherence format when the data has coherence (synthetic datasets always do).
+  const base = bool(p, 'quick') ? (['www', 'wwd', 'w'] as ChannelFormat[]) : [...STUDY_FORMATS];
+  readManifest(dataDir);
+  return bool(p, 'quick') ? base : [...base, 'wc'];
+}
+
+export const studyCommand = command('study', 'the channel study: one model per channel format, same data, budget and seeds; a report', 'channels --data DIR --test DIR --out DIR [options]', {
+  data: { type: 'string', help: 'training dataset (caldera synth); the last --val-fraction is validation', value: 'DIR' },
+  test: { type: 'string', help: 'held-out test dataset (other seed, other volcanoes)', value: 'DIR' },
+  real: { type: 'string', help: 'a labelled real dataset in the synth format to score too', value: 'DIR' },
+  out: { type: 'string', help: 'report folder (resumes a killed study)', value: 'DIR' },
+  formats: { type: 'list', help: `channel formats (default ${STUDY_FORMATS.join(',')},wc)`, value: 'LIST' },
+  seeds: { type: 'list', help: 'seeds per format', default: ['1', '2'], value: 'LIST' },
+  epochs: { type: 'int', help: 'epochs per run', default: 3 },
+  batch: { type: 'int', help: 'batch size', default: 16 },
+  lr: { type: 'number', help: 'peak learning rate', default: 1e-3 },
+  arch: { type: 'string', help: 'network: default, small (half width) or tiny', default: 'small' },
+  'val-fraction': { type: 'number', help: 'validation share of --data', default: 0.1 },
+  jobs: { type: 'int', help: 'runs at once (one core each)', default: 2 },
+  quick: { type: 'boolean', help: 'smoke run: formats www,wwd,w, one seed, one epoch, tiny network' },
+  findings: { type: 'string', help: 'a markdown file whose text goes into the report as its findings', value: 'FILE' },
+}, async (p: Parsed) => {
+  const [what, ...rest] = p.positionals;
+  if (what !== 'channels' || rest.length > 0) throw new InputError("usage: caldera study channels --data DIR --test DIR --out DIR (the only study is 'channels')");
+  const dataDir = requireStr(p, 'data'), testDir = requireStr(p, 'test'), outDir = requireStr(p, 'out');
+  readManifest(testDir);
+  const quick = bool(p, 'quick');
+  const formats = formatsFor(p, dataDir);
+  const seeds = (quick ? ['1'] : list(p, 'seeds') ?? ['1', '2']).map((s) => {
+    const v = Number(s);
+    if (!Number.isInteger(v)) throw new InputError(`--seeds expects whole numbers, got '${s}'`);
+    return v;
+  });
+  const arch = quick ? 'tiny' : str(p, 'arch') ?? 'small';
+  if (arch !== 'default' && arch !== 'small' && arch !== 'tiny') throw new InputError(`--arch must be default, small or tiny, got '${arch}'`);
+  const budget: StudyBudget = {
+    epochs: quick ? 1 : num(p, 'epochs') ?? 3, batch: num(p, 'batch') ?? 16, lr: num(p, 'lr') ?? 1e-3, arch,
+    valFraction: num(p, 'val-fraction') ?? 0.1,
+  };
+  const jobs = Math.max(1, num(p, 'jobs') ?? 2);
+  const realDir = str(p, 'real');
+  const command = ['npx caldera study channels', `--data ${dataDir}`, `--test ${testDir}`, ...(realDir ? [`--real ${realDir}`] : []), `--out ${outDir}`,
+    `--formats ${formats.join(',')}`, `--seeds ${seeds.join(',')}`, `--epochs ${budget.epochs}`, `--batch ${budget.batch}`, `--lr ${budget.lr}`, `--arch ${arch}`, `--jobs ${jobs}`].join(' \\\n    ');
+  const dm = readManifest(dataDir), tm = readManifest(testDir);
+  const describe = (m: typeof dm): string => `${m.settings.count} scenes, seed ${m.settings.seed}, ${m.settings.dem.kind === 'procedural' ? 'procedural terrain' : `SRTM3 around ${m.settings.dem.volcanoes.join(', ')}`}`;
+  const plan: StudyPlan = {
+    formats, seeds, outDir, command,
+    description: [
+      `Every model: the \`${arch}\` network trained from scratch for ${budget.epochs} epochs (batch ${budget.batch}, Adam, peak learning rate ${budget.lr}, cosine schedule), phase sign flipped at random, on the same training set (${describe(dm)}; ${Math.round(budget.valFraction * 100)} % held for validation).`,
+      `Test set: ${describe(tm)}.`,
+    ].join('\n\n'),
+  };
+  const todo = pendingRuns(plan);
+  const total = formats.length * seeds.length;
+  process.stderr.write(`study: ${total - todo.length} of ${total} runs already done; ${todo.length} to go, ${jobs} at a time\n`);
+  const bar = progressBar('study', total, { unit: 'run', startAt: total - todo.length });
+  let done = total - todo.length;
+  const failures: string[] = [];
+  const queue = [...todo];
+  const active = new Map<string, string>();
+  const worker = async (): Promise<void> => {
+    for (let r = queue.shift(); r; r = queue.shift()) {
+      const spec: RunSpec = { outDir, dataDir, testDir, realDir, format: r.format, seed: r.seed, budget };
+      try {
+        await executeRunInWorker(spec, (e) => {
+          if (e.type === 'progress') active.set(e.run, `${e.run} ${e.epoch + 1}/${e.epochs}:${e.step}/${e.steps}`);
+          else active.delete(e.run);
+          bar.update(done, [...active.values()].join(' '));
+        });
+        done++;
+        bar.update(done);
+        writeReport(plan, loadResults(plan), CLASS_NAMES);
+      } catch (e) {
+        failures.push(`${r.format}-s${r.seed}: ${(e as Error).message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, todo.length)) }, worker));
+  bar.finish();
+  let findings = '';
+  const f = str(p, 'findings');
+  if (f) findings = fs.readFileSync(f, 'utf8');
+  const report = writeReport(plan, loadResults(plan), CLASS_NAMES, findings);
+  process.stdout.write(`${report}: ${loadResults(plan).length} of ${total} runs\n`);
+  if (failures.length) {
+    process.stderr.write(`failed runs:\n  ${failures.join('\n  ')}\n`);
+    return 1;
+  }
+  return 0;
+});
