@@ -28,17 +28,31 @@ export function boxOverlay(box: Box, colour: string, label?: string): { x0: numb
   return { x0: Math.round(x0), y0: Math.round(y0), x1: Math.round(x1), y1: Math.round(y1), colour, ...(label ? { label } : {}) };
 }
 
-export function sampleTile(s: Sample): Tile {
+/** A model's answer for a sample, drawn beside the truth. */
+export interface SamplePrediction {
+  readonly className: string;
+  readonly probability: number;
+  readonly box: Box;
+}
+
+export function sampleTile(s: Sample, prediction?: SamplePrediction): Tile {
   const size = { width: s.size, height: s.size };
   const image = phaseImage(losToDisplayPhase(s.losM), size, s.mask, s.dem);
   const m = s.meta;
   const src = m.source ? (m.source.kind === 'mogi' ? 'mogi' : m.source.kind) : 'atmosphere';
-  const title = `#${s.index} ${s.className} (${src}) ${m.terrain}, ${m.pass}${m.snr !== null ? `, SNR ${m.snr.toFixed(1)}` : ''}`;
-  return { image, title, boxes: s.box ? [boxOverlay(s.box, CLASS_COLOURS[s.className] ?? '#000000', s.className)] : [] };
+  const truth = s.box ? [boxOverlay(s.box, CLASS_COLOURS[s.className] ?? '#000000', s.className)] : [];
+  if (!prediction) {
+    const title = `#${s.index} ${s.className} (${src}) ${m.terrain}, ${m.pass}${m.snr !== null ? `, SNR ${m.snr.toFixed(1)}` : ''}`;
+    return { image, title, boxes: truth };
+  }
+  const ok = prediction.className === s.className;
+  const label = `${prediction.className} ${(prediction.probability * 100).toFixed(0)}%`;
+  const predicted = prediction.className === 'none' ? [] : [boxOverlay(prediction.box, '#ffd000', label)];
+  return { image, title: `#${s.index} true ${s.className} (${src}) - model: ${label} ${ok ? 'ok' : 'WRONG'}`, boxes: [...truth, ...predicted] };
 }
 
-export function sampleSheet(samples: readonly Sample[], title: string, columns = 6): Canvas {
-  return contactSheet(samples.map(sampleTile), {
+export function sampleSheet(samples: readonly Sample[], title: string, columns = 6, predictions?: readonly SamplePrediction[]): Canvas {
+  return contactSheet(samples.map((s, i) => sampleTile(s, predictions?.[i])), {
     columns, scale: 1, title,
     colourbar: { cmap: cyclic, min: -Math.PI, max: Math.PI, minLabel: '-π', maxLabel: 'π', label: 'wrapped phase (rad); grey = water or incoherent' },
   });
