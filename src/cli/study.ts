@@ -35,6 +35,8 @@ export const studyCommand = command('study', 'the channel study: one model per c
   'val-fraction': { type: 'number', help: 'validation share of --data', default: 0.1 },
   jobs: { type: 'int', help: 'runs at once (one core each)', default: 2 },
   quick: { type: 'boolean', help: 'smoke run: formats www,wwd,w, one seed, one epoch, tiny network' },
+  backbone: { type: 'string', help: "scratch (caldera's network) or vgg16 (the paper's transfer path; 3-channel formats)", default: 'scratch', value: 'KIND' },
+  'backbone-weights': { type: 'string', help: 'VGG16 weights in the tfjs layers format (Keras ImageNet, converted); random init without', value: 'DIR' },
   findings: { type: 'string', help: 'a markdown file whose text goes into the report as its findings', value: 'FILE' },
 }, async (p: Parsed) => {
   const [what, ...rest] = p.positionals;
@@ -55,15 +57,24 @@ export const studyCommand = command('study', 'the channel study: one model per c
     valFraction: num(p, 'val-fraction') ?? 0.1,
   };
   const jobs = Math.max(1, num(p, 'jobs') ?? 2);
+  const backbone = str(p, 'backbone') ?? 'scratch';
+  if (backbone !== 'scratch' && backbone !== 'vgg16') throw new InputError(`--backbone must be scratch or vgg16, got '${backbone}'`);
+  const backboneWeights = str(p, 'backbone-weights');
+  if (backbone === 'vgg16') {
+    const bad = formats.filter((f) => f.length !== 3);
+    if (bad.length) throw new InputError(`--backbone vgg16 takes 3-channel formats; drop ${bad.join(', ')}`);
+  }
   const realDir = str(p, 'real');
   const command = ['npx caldera study channels', `--data ${dataDir}`, `--test ${testDir}`, ...(realDir ? [`--real ${realDir}`] : []), `--out ${outDir}`,
-    `--formats ${formats.join(',')}`, `--seeds ${seeds.join(',')}`, `--epochs ${budget.epochs}`, `--batch ${budget.batch}`, `--lr ${budget.lr}`, `--arch ${arch}`, `--jobs ${jobs}`].join(' \\\n    ');
+    `--formats ${formats.join(',')}`, `--seeds ${seeds.join(',')}`, `--epochs ${budget.epochs}`, `--batch ${budget.batch}`, `--lr ${budget.lr}`, `--arch ${arch}`, `--jobs ${jobs}`, ...(backbone === 'vgg16' ? [`--backbone vgg16${backboneWeights ? ` --backbone-weights ${backboneWeights}` : ''}`] : [])].join(' \\\n    ');
   const dm = readManifest(dataDir), tm = readManifest(testDir);
   const describe = (m: typeof dm): string => `${m.settings.count} scenes, seed ${m.settings.seed}, ${m.settings.dem.kind === 'procedural' ? 'procedural terrain' : `SRTM3 around ${m.settings.dem.volcanoes.join(', ')}`}`;
   const plan: StudyPlan = {
     formats, seeds, outDir, command,
     description: [
-      `Every model: the \`${arch}\` network trained from scratch for ${budget.epochs} epochs (batch ${budget.batch}, Adam, peak learning rate ${budget.lr}, cosine schedule), phase sign flipped at random, on the same training set (${describe(dm)}; ${Math.round(budget.valFraction * 100)} % held for validation).`,
+      backbone === 'vgg16'
+        ? `Every model: the paper's transfer path - a VGG16 base (${backboneWeights ? `weights from ${backboneWeights}` : 'random init: no ImageNet weights given'}), heads trained on cached bottleneck features for ${budget.epochs} epochs, then block 5 fine-tuned for 1 epoch - on the same training set (${describe(dm)}; ${Math.round(budget.valFraction * 100)} % held for validation).`
+        : `Every model: the \`${arch}\` network trained from scratch for ${budget.epochs} epochs (batch ${budget.batch}, Adam, peak learning rate ${budget.lr}, cosine schedule), phase sign flipped at random, on the same training set (${describe(dm)}; ${Math.round(budget.valFraction * 100)} % held for validation).`,
       `Test set: ${describe(tm)}.`,
     ].join('\n\n'),
   };
@@ -77,7 +88,7 @@ export const studyCommand = command('study', 'the channel study: one model per c
   const active = new Map<string, string>();
   const worker = async (): Promise<void> => {
     for (let r = queue.shift(); r; r = queue.shift()) {
-      const spec: RunSpec = { outDir, dataDir, testDir, realDir, format: r.format, seed: r.seed, budget };
+      const spec: RunSpec = { outDir, dataDir, testDir, realDir, format: r.format, seed: r.seed, budget, backbone, backboneWeights };
       try {
         await executeRunInWorker(spec, (e) => {
           if (e.type === 'progress') active.set(e.run, `${e.run} ${e.epoch + 1}/${e.epochs}:${e.step}/${e.steps}`);

@@ -7,13 +7,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { ChannelFormat } from '../data/channels.js';
-import { isInputError } from '../io/errors.js';
+import { Rng } from '../core/rng.js';
+import { channelCount, type ChannelFormat } from '../data/channels.js';
+import { toExample, type Example } from '../data/inputs.js';
+import { InputError, isInputError } from '../io/errors.js';
+import { initBackend } from './backend.js';
+import { DatasetReader } from './feeder.js';
+import { saveTransferModel, transferTrain } from './transfer.js';
 import { evaluateDataset, scoreRows, type EvalReport } from './evaluate.js';
 import { loadTrainedModel } from './predict.js';
-import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig } from './train.js';
+import { DEFAULT_TRAIN_CONFIG, MODEL_META_KEY, splitIndices, train, type ModelMeta, type TrainConfig } from './train.js';
 import { runName, saveResult, type RunResult, type StudyScores } from './study.js';
-import type { NetworkVariant } from './network.js';
+import { CLASS_NAMES, type NetworkVariant } from './network.js';
 
 export interface StudyBudget {
   readonly epochs: number;
@@ -24,6 +29,10 @@ export interface StudyBudget {
 }
 
 export interface RunSpec {
+  /** 'scratch' (caldera's network) or the paper's transfer path with a VGG16 base. */
+  readonly backbone?: 'scratch' | 'vgg16';
+  /** VGG16 weights in the tfjs layers format (random init without). */
+  readonly backboneWeights?: string | undefined;
   readonly outDir: string;
   readonly dataDir: string;
   readonly testDir: string;
@@ -53,25 +62,61 @@ export function runConfig(spec: RunSpec): TrainConfig {
   };
 }
 
+/** The examples of a dataset's training or validation part, as the scratch trainer splits it. */
+function* datasetExamples(spec: RunSpec, part: 'train' | 'val'): Generator<Example> {
+  const reader = new DatasetReader(spec.dataDir);
+  const split = splitIndices(reader.count, spec.budget.valFraction);
+  const rng = new Rng(spec.seed);
+  for (const i of split[part]) {
+    yield toExample(reader.get(i), spec.format, part === 'train' ? { rng, randomSign: true } : {});
+  }
+}
+
+/** The paper's transfer path (VGG16 base, cached bottleneck features, heads, block-5 fine-tuning). */
+async function transferRun(spec: RunSpec, modelDir: string): Promise<{ seconds: number; images: number }> {
+  const t0 = Date.now();
+  if (channelCount(spec.format) !== 3) throw new InputError(`--backbone vgg16 takes 3-channel formats, not '${spec.format}'`);
+  const examples = [...datasetExamples(spec, 'train')];
+  await initBackend();
+  const r = await transferTrain({
+    examples, valExamples: [...datasetExamples(spec, 'val')], cacheDir: path.join(spec.outDir, 'features', spec.format),
+    ...(spec.backboneWeights ? { weightsPath: spec.backboneWeights } : {}),
+    inputShape: [224, 224, 3], headEpochs: spec.budget.epochs, fineTuneEpochs: 1, batch: spec.budget.batch, seed: spec.seed, channelFormat: spec.format,
+  });
+  const meta: ModelMeta = {
+    channelFormat: spec.format, inputSize: 224, classes: [...CLASS_NAMES], arch: 'vgg16' as NetworkVariant, epoch: spec.budget.epochs + 1,
+    imagesSeen: examples.length * (spec.budget.epochs + 1), box: 'cx/W, cy/H, halfWidth/W, halfHeight/H', source: `dataset ${spec.dataDir}`,
+  };
+  await saveTransferModel(r.model, modelDir, { [MODEL_META_KEY]: meta });
+  r.model.dispose();
+  return { seconds: (Date.now() - t0) / 1000, images: meta.imagesSeen };
+}
+
 /** Train (resuming a checkpoint if one is there), evaluate, save the result. */
 export async function executeRun(spec: RunSpec, onEvent: (e: RunEvent) => void = () => {}): Promise<RunResult> {
   const name = runName(spec.format, spec.seed);
   const modelDir = path.join(spec.outDir, 'runs', name);
   const t0 = Date.now();
-  const resume = fs.existsSync(path.join(modelDir, 'checkpoint'));
-  const res = await train({
-    outDir: modelDir, config: runConfig(spec), resume, workers: 0,
-    onEvent: (e) => {
-      if (e.type === 'step') onEvent({ type: 'progress', run: name, epoch: e.epoch, epochs: spec.budget.epochs, step: e.step, steps: e.stepsPerEpoch });
-    },
-  });
+  let trained: { seconds: number; images: number };
+  if (spec.backbone === 'vgg16') {
+    trained = await transferRun(spec, modelDir);
+  } else {
+    const resume = fs.existsSync(path.join(modelDir, 'checkpoint'));
+    const res = await train({
+      outDir: modelDir, config: runConfig(spec), resume, workers: 0,
+      onEvent: (e) => {
+        if (e.type === 'step') onEvent({ type: 'progress', run: name, epoch: e.epoch, epochs: spec.budget.epochs, step: e.step, steps: e.stepsPerEpoch });
+      },
+    });
+    trained = { seconds: res.state.elapsedSeconds ?? (Date.now() - t0) / 1000, images: res.state.imagesSeen };
+  }
   const tm = await loadTrainedModel(modelDir);
   try {
     const test = toScores(scoreRows(await evaluateDataset(tm, spec.testDir, { workers: 0 })));
     const real = spec.realDir ? toScores(scoreRows(await evaluateDataset(tm, spec.realDir, { workers: 0 }))) : undefined;
     const result: RunResult = {
       format: spec.format, seed: spec.seed, test, real,
-      trainSeconds: res.state.elapsedSeconds ?? (Date.now() - t0) / 1000, imagesSeen: res.state.imagesSeen,
+      trainSeconds: trained.seconds, imagesSeen: trained.images,
     };
     saveResult(spec.outDir, result);
     onEvent({ type: 'done', run: name, result });
