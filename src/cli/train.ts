@@ -14,6 +14,8 @@ export const trainFlags = {
   'synthetic-on-the-fly': { type: 'boolean', help: 'generate synthetic scenes while training instead of reading --data' },
   'dem-dir': { type: 'string', help: 'on the fly: SRTM .hgt tiles for real terrain (else procedural only)', value: 'DIR' },
   volcanoes: { type: 'list', help: 'on the fly: volcanoes to train on (default: all the DEM covers)', value: 'A,B' },
+  real: { type: 'string', help: 'a labelled real dataset (caldera label) to mix into training, augmented', value: 'DIR' },
+  'real-fraction': { type: 'number', help: 'with --real: share of training examples that are real', default: 0.1, value: 'F' },
   'procedural-share': { type: 'number', help: 'on the fly with --dem-dir: share of scenes on procedural terrain', default: 0.3, value: 'P' },
   classes: { type: 'list', help: 'on the fly: classes, in equal numbers', value: 'LIST' },
   'steps-per-epoch': { type: 'int', help: 'on the fly: batches per epoch', default: 200, value: 'N' },
@@ -33,6 +35,7 @@ export const trainFlags = {
   'incoherent-random': { type: 'number', help: 'share of examples showing incoherent pixels as random phase', default: DEFAULT_TRAIN_CONFIG.incoherentRandom, value: 'P' },
   seed: { type: 'int', help: 'seed of the weights, the data order and the scenes', default: DEFAULT_TRAIN_CONFIG.seed },
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint' },
+  init: { type: 'string', help: "start from a trained model's weights (fine-tuning; new optimizer and schedule)", value: 'MODEL_DIR' },
   workers: { type: 'int', help: 'data feeder threads (the training itself uses one core)', default: 1 },
   quiet: { type: 'boolean', help: 'no progress bar' },
 } as const;
@@ -85,6 +88,8 @@ export function configFromFlags(p: Parsed): TrainConfig {
     lrSchedule: schedule, warmupSteps: num(p, 'warmup') ?? DEFAULT_TRAIN_CONFIG.warmupSteps,
     classWeight: requireNum(p, 'class-weight'), boxWeight: requireNum(p, 'box-weight'), seed,
     incoherentRandom: requireNum(p, 'incoherent-random'),
+    ...(str(p, 'init') ? { init: str(p, 'init') } : {}),
+    ...(str(p, 'real') ? { real: { dir: str(p, 'real')!, fraction: num(p, 'real-fraction') ?? 0.1 } } : {}),
   };
 }
 
@@ -116,7 +121,8 @@ function reporter(quiet: boolean): (e: TrainEvent) => void {
 export async function runTrain(p: Parsed): Promise<number> {
   const out = requireStr(p, 'out');
   const config = configFromFlags(p);
-  const r = await train({ outDir: out, config, resume: bool(p, 'resume'), workers: num(p, 'workers') ?? 1, onEvent: reporter(bool(p, 'quiet')) });
+  const commandLine = ['caldera', ...process.argv.slice(2)].map((a) => (/[^\w./,:=+-]/.test(a) ? `'${a}'` : a)).join(' ');
+  const r = await train({ outDir: out, config, resume: bool(p, 'resume'), workers: num(p, 'workers') ?? 1, onEvent: reporter(bool(p, 'quiet')), command: commandLine });
   const last = r.state.history[r.state.history.length - 1];
   process.stdout.write(`${out}: ${r.state.epoch} epochs, ${r.state.imagesSeen} images, ${(r.state.elapsedSeconds / 60).toFixed(1)} min` +
     (last ? `; validation accuracy ${f3(last.valAccuracy)}, median centre error ${last.valCentreErrorMedianPx.toFixed(1)} px` : '') + '\n');

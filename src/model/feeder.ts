@@ -25,6 +25,7 @@ import { createSpectralCache, spectralSizeFor } from '../synth/atmosphere.js';
 import type { SceneConfig, TerrainProvider } from '../synth/scene.js';
 import type { ClassName } from '../synth/sources.js';
 import type { Box } from '../synth/labels.js';
+import { realMixer, type BatchMixer, type RealMixSpec } from './real-mix.js';
 
 /** A terrain and its share of the synthetic scenes. */
 export interface WeightedTerrain {
@@ -46,6 +47,8 @@ export interface FeederInit {
   readonly format: ChannelFormat;
   /** Chance that a training example shows incoherent pixels as random phase (an unmasked product) instead of 0. */
   readonly incoherentRandom?: number;
+  /** Augmented labelled real interferograms mixed into training batches. */
+  readonly real?: RealMixSpec;
 }
 
 export interface BatchRequest {
@@ -162,8 +165,16 @@ export function assembleBatch(samples: readonly LayeredSample[], indices: readon
   return { n, size, channels, x, ...(xNeg ? { xNeg } : {}), classIndex, box, boxesPx, terrain, indices: [...indices] };
 }
 
-/** Build the batch maker for a source (loads DEMs: async). Used by the worker and inline. */
+/** Build the batch maker for a source (loads DEMs: async), with real examples mixed in when asked. */
 export async function makeProducer(init: FeederInit): Promise<Producer> {
+  const make = await makeSourceProducer(init);
+  if (!init.real) return make;
+  const size = init.source.kind === 'dataset' ? new DatasetReader(init.source.dir).manifest.settings.size : sceneConfig(init.source.scene).size;
+  const mix: BatchMixer = await realMixer(init.real, init.format, size);
+  return (req) => mix(make(req), req);
+}
+
+async function makeSourceProducer(init: FeederInit): Promise<Producer> {
   const src = init.source;
   if (src.kind === 'dataset') {
     const reader = new DatasetReader(src.dir);

@@ -29,9 +29,10 @@ import type { SceneConfig } from '../synth/scene.js';
 import type { ClassName } from '../synth/sources.js';
 import { initBackend } from './backend.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import type { RealMixSpec } from './real-mix.js';
 import { Feeder, prefetch, type BatchData, type BatchRequest, type DataSource, type WeightedTerrain } from './feeder.js';
 import { curvesFigure } from './figures.js';
-import { saveModel } from './io-handler.js';
+import { loadModel, saveModel } from './io-handler.js';
 import { boxReport, denormaliseBox, type ScoredSample } from './metrics.js';
 import { buildNetwork, CLASS_NAMES, NONE_CLASS, predict, trainStep, type NetworkVariant } from './network.js';
 
@@ -73,6 +74,10 @@ export interface TrainConfig {
   /** Chance a training example shows incoherent pixels as random phase rather than 0. */
   readonly incoherentRandom: number;
   readonly size: number;
+  /** Start from this trained model's weights (fine-tuning) instead of a fresh seeded network. */
+  readonly init?: string;
+  /** Mix augmented labelled real interferograms into the training batches (real-mix.ts). */
+  readonly real?: RealMixSpec;
 }
 
 export const DEFAULT_TRAIN_CONFIG = {
@@ -114,6 +119,8 @@ export interface TrainState {
   readonly imagesSeen: number;
   readonly elapsedSeconds: number;
   readonly history: EpochRecord[];
+  /** The command lines that ran this run (one per start or resume), when the caller gave them. */
+  readonly commands?: string[];
 }
 
 export type TrainEvent =
@@ -133,6 +140,8 @@ export interface TrainOptions {
   /** Stop (as if killed) after this many epochs of this call; the schedule still plans for config.epochs. */
   readonly stopAfterEpochs?: number;
   readonly onEvent?: (e: TrainEvent) => void;
+  /** The command line, recorded in the run state (provenance for model cards). */
+  readonly command?: string;
 }
 
 export interface TrainResult {
@@ -249,6 +258,7 @@ export function configDifferences(a: TrainConfig, b: TrainConfig): string[] {
 
 /** Resolve paths so a resume from another working directory compares equal. */
 function normaliseConfig(c: TrainConfig): TrainConfig {
+  if (c.init) c = { ...c, init: path.resolve(c.init) };
   if (c.source.kind === 'dataset') return { ...c, source: { ...c.source, dir: path.resolve(c.source.dir) } };
   return {
     ...c,
@@ -369,13 +379,14 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   }
   const totalSteps = stepsPerEpoch * config.epochs;
 
-  const model = loaded?.model ?? buildNetwork({ inputChannels: channelCount(config.format), width: config.size, height: config.size, variant: config.arch, seed: config.seed });
+  const model = loaded?.model ?? (config.init ? await initialModel(config) : buildNetwork({ inputChannels: channelCount(config.format), width: config.size, height: config.size, variant: config.arch, seed: config.seed }));
   const optimizer = tf.train.adam(config.lr);
   const setLr = (v: number): void => { (optimizer as unknown as { learningRate: number }).learningRate = v; };
   if (loaded) await loaded.restoreOptimizer(optimizer);
   let state: TrainState = loaded?.state
     ? { ...loaded.state, config }
     : { config, epoch: 0, step: 0, imagesSeen: 0, elapsedSeconds: 0, history: [] };
+  if (o.command) state = { ...state, commands: [...(state.commands ?? []), o.command] };
 
   const meta = (): Record<string, unknown> => ({
     [MODEL_META_KEY]: {
@@ -384,7 +395,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     } satisfies ModelMeta,
   });
 
-  const feeder = await Feeder.start({ source: dataSource, format: config.format, incoherentRandom: config.incoherentRandom }, o.workers ?? 1);
+  const feeder = await Feeder.start({ source: dataSource, format: config.format, incoherentRandom: config.incoherentRandom, ...(config.real ? { real: config.real } : {}) }, o.workers ?? 1);
   try {
     if (loaded) {
       // Bring the exported model and the log in line with the checkpoint (a kill may have come between them).
@@ -420,6 +431,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const ts = performance.now();
         lr = learningRateAt(state.step, totalSteps, config.lr, config.lrSchedule, config.warmupSteps);
         setLr(lr);
+        seedDropout(model, epochSeed(config.seed ^ 0x5bd1e995, state.step));
         const t = toTensors(tf, b);
         const r = trainStep(model, optimizer, t.x, t.yClass, t.yBox, { class: config.classWeight, box: config.boxWeight });
         tf.dispose([t.x, t.yClass, t.yBox]);
@@ -461,6 +473,26 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     model.dispose();
     optimizer.dispose();
   }
+}
+
+/**
+ * Give every Dropout layer a seed for this step: a new mask each step (a fixed seed would draw the
+ * same mask every time), yet a function of (run seed, step), so a resumed run repeats the
+ * uninterrupted one. tfjs' Dropout reads `this.seed` at each call.
+ */
+export function seedDropout(model: tfTypes.LayersModel, seed: number): void {
+  for (const l of model.layers) if (l.getClassName() === 'Dropout') (l as unknown as { seed?: number }).seed = seed;
+}
+
+/** The model of `config.init`, checked against the run's channel format and input size. */
+async function initialModel(config: TrainConfig): Promise<tfTypes.LayersModel> {
+  const model = await loadModel(config.init!);
+  const shape = model.inputs[0]?.shape;
+  if (!shape || shape[1] !== config.size || shape[2] !== config.size || shape[3] !== channelCount(config.format)) {
+    model.dispose();
+    throw new InputError(`${config.init}: its input [${shape?.slice(1).join('×')}] does not fit --channels ${config.format} at ${config.size}×${config.size}`);
+  }
+  return model;
 }
 
 async function loadCheckpointIfAny(dir: string, resume: boolean): Promise<Awaited<ReturnType<typeof loadCheckpoint<TrainState>>>> {
