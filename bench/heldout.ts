@@ -4,23 +4,27 @@
  * the model (model.json, weights.bin), card.json, eval.json, eval.png, curves.png and
  * train.log.jsonl — into a temporary sibling first, swapped in at the end.
  *
- *   node dist/bench/heldout.js --run runs/default-w --test runs/test-heldout [--out models/default]
- *        [--train-command '...'] [--synth-command '...'] [--json]
+ *   node dist/bench/heldout.js --run RUN --test runs/test-heldout [--out models/default]
+ *        [--before EARLIER_RUN]... [--command '...']... [--note '...']... [--synth-command '...'] [--json]
+ *
+ * `--before` names earlier training stages (the run was started with --init from them), in order;
+ * `--command` / `--note` give each stage's command line and a note, in the same order (earlier
+ * stages first, the run last); commands default to those recorded in the runs' state.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readManifest } from '../src/data/dataset.js';
 import { encodePng } from '../src/io/png.js';
-import { modelCard } from '../src/model/card.js';
+import { modelCard, type TrainStage } from '../src/model/card.js';
 import { findCheckpoint, STATE_JSON, type CheckpointFile } from '../src/model/checkpoint.js';
 import { evaluateDataset, reportFigure, reportText, scoreRows } from '../src/model/evaluate.js';
 import { loadTrainedModel } from '../src/model/predict.js';
 import { CHECKPOINT_DIR, CURVES_PNG, TRAIN_LOG, type TrainState } from '../src/model/train.js';
 
-interface Opts { run: string; test: string; out: string; trainCommand: string; synthCommand: string; json: boolean }
+interface Opts { run: string; test: string; out: string; before: string[]; commands: string[]; notes: string[]; synthCommand?: string; json: boolean }
 
 function parse(argv: string[]): Opts {
-  const o: Partial<Opts> = { out: 'models/default', json: false };
+  const o: Partial<Opts> & { before: string[]; commands: string[]; notes: string[] } = { out: 'models/default', json: false, before: [], commands: [], notes: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string => {
@@ -31,7 +35,9 @@ function parse(argv: string[]): Opts {
     if (a === '--run') o.run = next();
     else if (a === '--test') o.test = next();
     else if (a === '--out') o.out = next();
-    else if (a === '--train-command') o.trainCommand = next();
+    else if (a === '--before') o.before.push(next());
+    else if (a === '--command') o.commands.push(next());
+    else if (a === '--note') o.notes.push(next());
     else if (a === '--synth-command') o.synthCommand = next();
     else if (a === '--json') o.json = true;
     else throw new Error(`unknown argument ${a}`);
@@ -42,9 +48,14 @@ function parse(argv: string[]): Opts {
 
 async function main(): Promise<void> {
   const o = parse(process.argv.slice(2));
-  const ck = findCheckpoint(path.join(o.run, CHECKPOINT_DIR));
-  if (!ck) throw new Error(`${o.run}: no checkpoint`);
-  const state = (JSON.parse(fs.readFileSync(path.join(ck, STATE_JSON), 'utf8')) as CheckpointFile<TrainState>).state;
+  const runs = [...o.before, o.run];
+  const stages: TrainStage[] = runs.map((dir, i) => {
+    const ck = findCheckpoint(path.join(dir, CHECKPOINT_DIR));
+    if (!ck) throw new Error(`${dir}: no checkpoint`);
+    const state = (JSON.parse(fs.readFileSync(path.join(ck, STATE_JSON), 'utf8')) as CheckpointFile<TrainState>).state;
+    const command = o.commands[i] ?? state.commands?.join(' && ') ?? `caldera train ... --out ${dir}`;
+    return { command, state, ...(o.notes[i] ? { note: o.notes[i] } : {}) };
+  });
   const manifest = readManifest(o.test);
   const dem = manifest.settings.dem;
   const volcanoes = dem.kind === 'procedural' ? [] : [...dem.volcanoes];
@@ -60,13 +71,17 @@ async function main(): Promise<void> {
   const evalCommand = `caldera eval --model ${o.out} --data ${o.test} --png eval.png --out eval.json`;
   const weightsBytes = fs.statSync(path.join(o.run, 'weights.bin')).size;
   const card = modelCard({
-    name: path.basename(path.resolve(o.out)), trainCommand: o.trainCommand ?? `caldera train ... --out ${o.run}`, state, params, weightsBytes,
+    name: path.basename(path.resolve(o.out)), stages, params, weightsBytes,
     test: { synthCommand, evalCommand, volcanoes, report },
   });
   const tmp = `${o.out}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
   for (const f of ['model.json', 'weights.bin', TRAIN_LOG, CURVES_PNG]) fs.copyFileSync(path.join(o.run, f), path.join(tmp, f));
+  o.before.forEach((dir, i) => {
+    fs.copyFileSync(path.join(dir, TRAIN_LOG), path.join(tmp, TRAIN_LOG.replace('.log', `.stage${i + 1}.log`)));
+    fs.copyFileSync(path.join(dir, CURVES_PNG), path.join(tmp, CURVES_PNG.replace('.png', `.stage${i + 1}.png`)));
+  });
   fs.writeFileSync(path.join(tmp, 'card.json'), JSON.stringify(card, null, 1) + '\n');
   fs.writeFileSync(path.join(tmp, 'eval.json'), JSON.stringify({ model: o.out, data: o.test, channelFormat: tm.format, ...report }, null, 1) + '\n');
   fs.writeFileSync(path.join(tmp, 'eval.png'), encodePng(reportFigure(report, rows, `held-out test: ${volcanoes.join(', ')}`)));

@@ -5,10 +5,18 @@
 import type { EvalReport } from './evaluate.js';
 import type { TrainState } from './train.js';
 
+/** One training run (a later stage starts from the previous stage's model with --init). */
+export interface TrainStage {
+  readonly command: string;
+  readonly state: TrainState;
+  /** Why the stage ended early or what it changed, for people. */
+  readonly note?: string;
+}
+
 export interface CardInput {
   readonly name: string;
-  readonly trainCommand: string;
-  readonly state: TrainState;
+  /** In order; the last stage made the released model. */
+  readonly stages: readonly TrainStage[];
   readonly params: number;
   readonly weightsBytes: number;
   readonly test: { readonly synthCommand: string; readonly evalCommand: string; readonly volcanoes: readonly string[]; readonly report: EvalReport };
@@ -24,12 +32,37 @@ function median(xs: readonly number[]): number {
   return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+function stageRecord(st: TrainStage): Record<string, unknown> {
+  const { state } = st;
+  const cfg = state.config;
+  const last = state.history[state.history.length - 1];
+  return {
+    command: st.command,
+    ...(st.note ? { note: st.note } : {}),
+    data: cfg.source,
+    ...(cfg.init ? { init: cfg.init } : {}),
+    epochs: state.epoch,
+    plannedEpochs: cfg.epochs,
+    batch: cfg.batch,
+    imagesSeen: state.imagesSeen,
+    minutes: r2(state.elapsedSeconds / 60),
+    trainImgPerSecondMedian: r2(median(state.history.map((h) => h.trainImgPerS))),
+    optimizer: { name: 'adam', peakLr: cfg.lr, schedule: cfg.lrSchedule, warmupSteps: cfg.warmupSteps },
+    lossWeights: { class: cfg.classWeight, box: cfg.boxWeight },
+    augmentation: { randomSign: true, incoherentRandom: cfg.incoherentRandom },
+    lastValidation: last ? {
+      accuracy: r3(last.valAccuracy), accuracyNegated: r3(last.valAccuracyNegated), medianCentreErrorPx: r2(last.valCentreErrorMedianPx), iouMean: r3(last.valIoUMean),
+    } : null,
+  };
+}
+
 export function modelCard(c: CardInput): Record<string, unknown> {
-  const { state, test } = c;
+  const { test } = c;
+  if (c.stages.length === 0) throw new RangeError('modelCard: no training stage');
+  const state = c.stages[c.stages.length - 1]!.state;
   const cfg = state.config;
   const rep = test.report;
   const targets = c.targets ?? { accuracy: 0.95, medianCentreErrorPx: 6 };
-  const last = state.history[state.history.length - 1];
   const ce = rep.box.detected.centreErrorPx;
   return {
     name: c.name,
@@ -41,20 +74,11 @@ export function modelCard(c: CardInput): Record<string, unknown> {
       box: 'centre x, centre y, half-width, half-height; predict maps it to the input pixels',
     },
     training: {
-      command: c.trainCommand,
-      data: cfg.source,
-      epochs: state.epoch,
-      batch: cfg.batch,
-      imagesSeen: state.imagesSeen,
-      minutes: r2(state.elapsedSeconds / 60),
-      trainImgPerSecondMedian: r2(median(state.history.map((h) => h.trainImgPerS))),
-      optimizer: { name: 'adam', peakLr: cfg.lr, schedule: cfg.lrSchedule, warmupSteps: cfg.warmupSteps },
-      lossWeights: { class: cfg.classWeight, box: cfg.boxWeight },
-      augmentation: { randomSign: true, incoherentRandom: cfg.incoherentRandom },
-      lastValidation: last ? {
-        accuracy: r3(last.valAccuracy), accuracyNegated: r3(last.valAccuracyNegated), medianCentreErrorPx: r2(last.valCentreErrorMedianPx), iouMean: r3(last.valIoUMean),
-      } : null,
-      machine: '2 CPU cores, tfjs wasm backend (one core trains, one makes data)',
+      epochs: c.stages.reduce((a, st) => a + st.state.epoch, 0),
+      imagesSeen: c.stages.reduce((a, st) => a + st.state.imagesSeen, 0),
+      minutes: r2(c.stages.reduce((a, st) => a + st.state.elapsedSeconds, 0) / 60),
+      machine: '2 CPU cores shared with other jobs; tfjs wasm backend (one core trains, a worker thread makes the data)',
+      stages: c.stages.map(stageRecord),
     },
     heldOut: {
       synthCommand: test.synthCommand,
@@ -68,6 +92,7 @@ export function modelCard(c: CardInput): Record<string, unknown> {
       centreErrorPx: { over: 'true-box samples predicted as having one', n: ce.n, mean: r2(ce.mean), median: r2(ce.median), p90: r2(ce.p90) },
       centreErrorPxAllTrueBoxes: { n: rep.box.all.centreErrorPx.n, mean: r2(rep.box.all.centreErrorPx.mean), median: r2(rep.box.all.centreErrorPx.median), p90: r2(rep.box.all.centreErrorPx.p90) },
       iou: { mean: r3(rep.box.detected.iou.mean), median: r3(rep.box.detected.iou.median) },
+      centreErrorPxByClass: Object.fromEntries(Object.entries(rep.centreErrorByClass).map(([k, v]) => [k, { n: v.n, mean: r2(v.mean), median: r2(v.median), p90: r2(v.p90) }])),
       signInvariance: { accuracyNegated: r3(rep.signInvariance.accuracyNegated), agreement: r3(rep.signInvariance.agreement) },
       byTerrain: rep.byTerrain,
     },

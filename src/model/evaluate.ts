@@ -12,7 +12,7 @@ import type { Canvas } from '../io/draw.js';
 import type { Box } from '../synth/labels.js';
 import { Feeder, prefetch, type BatchRequest } from './feeder.js';
 import { evalFigure } from './figures.js';
-import { boxReport, classReport, confusion, denormaliseBox, histogram, type BoxReport, type ClassReport, type ConfusionMatrix, type ScoredSample } from './metrics.js';
+import { boxReport, classReport, confusion, denormaliseBox, histogram, type BoxReport, type ClassReport, type ConfusionMatrix, type ScoredSample, type Summary } from './metrics.js';
 import { CLASS_NAMES, NONE_CLASS, predict } from './network.js';
 import type { TrainedModel } from './predict.js';
 
@@ -38,6 +38,8 @@ export interface EvalReport {
   /** counts[true][predicted]. */
   readonly confusion: ConfusionMatrix;
   readonly box: BoxReport;
+  /** Centre error (px) of detected true-box samples, per true class. */
+  readonly centreErrorByClass: Readonly<Record<string, Summary>>;
   readonly signInvariance: {
     readonly accuracyNegated: number;
     readonly perClassRecallNegated: Readonly<Record<string, number>>;
@@ -70,6 +72,7 @@ export function scoreRows(rows: readonly EvalRow[], classes: readonly string[] =
   return {
     n: rows.length, classes: [...classes], accuracy: rep.accuracy, macroF1: rep.macroF1, perClass: rep.perClass, confusion: cm,
     box: boxReport(scored, noneClass),
+    centreErrorByClass: Object.fromEntries(classes.map((c, k) => [c, boxReport(scored.filter((r) => r.trueClass === k), noneClass).detected.centreErrorPx]).filter(([, v]) => (v as Summary).n > 0)),
     signInvariance: {
       accuracyNegated: repNeg.accuracy,
       perClassRecallNegated: Object.fromEntries(classes.map((c) => [c, repNeg.perClass[c]!.recall])),
@@ -157,6 +160,7 @@ export function reportText(r: EvalReport): string {
   for (const [name, b] of [['detected', r.box.detected], ['all true-box', r.box.all]] as const) {
     lines.push(`box, ${name} (${b.centreErrorPx.n}): centre error mean ${px(b.centreErrorPx.mean)} / median ${px(b.centreErrorPx.median)} / p90 ${px(b.centreErrorPx.p90)} px; IoU mean ${b.iou.mean.toFixed(3)}, median ${b.iou.median.toFixed(3)}`);
   }
+  lines.push(`median centre error by class: ${Object.entries(r.centreErrorByClass).map(([c, v]) => `${c} ${px(v.median)} px`).join(', ')}`);
   lines.push(`negated inputs: accuracy ${pct(r.signInvariance.accuracyNegated)}; same class for both signs ${pct(r.signInvariance.agreement)}`);
   return lines.join('\n');
 }

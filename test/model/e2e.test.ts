@@ -97,6 +97,12 @@ test('resume after a simulated kill continues exactly (log matches the uninterru
   assert.equal((await train({ outDir: out, config: { ...CONFIG, epochs: 3 }, resume: true })).state.history.length, 3);
 });
 
+test('--init starts from a trained model (fine-tuning)', async () => {
+  const r = await train({ outDir: path.join(tmp(), 'tuned'), config: { ...CONFIG, epochs: 1, init: RUN } });
+  assert.ok(r.state.history[0]!.trainLoss < result.state.history[0]!.trainLoss, `${r.state.history[0]!.trainLoss} vs ${result.state.history[0]!.trainLoss}`);
+  await assert.rejects(train({ outDir: tmp(), config: { ...CONFIG, format: 'www', init: RUN } }), (e: unknown) => isInputError(e) && /does not fit --channels www/.test((e as Error).message));
+});
+
 test('errors: an existing run without --resume, a resume with other settings, too little data, no dataset', async () => {
   const input = (re: RegExp) => (e: unknown) => isInputError(e) && re.test((e as Error).message);
   await assert.rejects(train({ outDir: RUN, config: CONFIG }), input(/already holds a training run; pass --resume/));

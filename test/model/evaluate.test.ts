@@ -79,6 +79,9 @@ test('scoreRows: confusion, sign invariance and per-terrain accuracy; text and f
   assert.deepEqual(r.byTerrain, { Kuju: { n: 2, accuracy: 0.5 }, Lopevi: { n: 2, accuracy: 1 } });
   near(r.box.detected.centreErrorPx.median, 5);
   assert.equal(r.box.all.centreErrorPx.n, 3);
+  assert.deepEqual(Object.keys(r.centreErrorByClass), ['dyke', 'sill']);
+  assert.equal(r.centreErrorByClass['dyke']!.n, 2); // a dyke taken for a sill still has a box
+  assert.match(reportText(r), /median centre error by class: dyke 5\.0 px, sill 5\.0 px/);
   assert.match(reportText(r), /accuracy 75\.0%/);
   const fig = reportFigure(r, rows, 'test');
   assert.ok(fig.width > 600 && fig.height > 200);

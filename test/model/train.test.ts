@@ -14,7 +14,7 @@ import { initBackend } from '../../src/model/backend.js';
 import { findCheckpoint, loadCheckpoint, saveCheckpoint } from '../../src/model/checkpoint.js';
 import { buildNetwork, predict, trainStep } from '../../src/model/network.js';
 import {
-  configDifferences, DEFAULT_TRAIN_CONFIG, epochOrder, epochSeed, learningRateAt, splitIndices, type TrainConfig,
+  configDifferences, DEFAULT_TRAIN_CONFIG, epochOrder, epochSeed, learningRateAt, seedDropout, splitIndices, type TrainConfig,
 } from '../../src/model/train.js';
 import { mixedTerrain } from '../../src/model/feeder.js';
 
@@ -81,15 +81,16 @@ test('checkpoint: model + Adam state round trip; an interrupted swap falls back 
   for (let i = 0; i < 3; i++) trainStep(model, opt, x, yc, yb);
   await saveCheckpoint(dir, model, opt, { epoch: 1 });
   assert.equal(findCheckpoint(dir), dir);
-  // The next steps, straight on.
-  const straight = [trainStep(model, opt, x, yc, yb).loss, trainStep(model, opt, x, yc, yb).loss];
+  // The next steps, straight on (dropout seeded per step, as train() does).
+  const step = (m: tf.LayersModel, o: tf.Optimizer, k: number): number => { seedDropout(m, k); return trainStep(m, o, x, yc, yb).loss; };
+  const straight = [step(model, opt, 1), step(model, opt, 2)];
   // The same steps after restoring the checkpoint into a fresh model and optimizer.
   const ck = await loadCheckpoint<{ epoch: number }>(dir);
   assert.ok(ck);
   assert.deepEqual(ck.state, { epoch: 1 });
   const opt2 = tf.train.adam(1e-3);
   await ck.restoreOptimizer(opt2);
-  const resumed = [trainStep(ck.model, opt2, x, yc, yb).loss, trainStep(ck.model, opt2, x, yc, yb).loss];
+  const resumed = [step(ck.model, opt2, 1), step(ck.model, opt2, 2)];
   for (let i = 0; i < 2; i++) assert.ok(Math.abs(straight[i]! - resumed[i]!) < 1e-4 * Math.abs(straight[i]!), `${straight} vs ${resumed}`);
 
   // A second save, then a kill between its two renames: only dir.old (the first) is complete.
