@@ -37,6 +37,8 @@ export const trainFlags = {
   resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint' },
   init: { type: 'string', help: "start from a trained model's weights (fine-tuning; new optimizer and schedule)", value: 'MODEL_DIR' },
   workers: { type: 'int', help: 'data feeder threads (the training itself uses one core)', default: 1 },
+  artefacts: { type: 'boolean', help: 'on the fly: add real-product artefacts (unwrapping errors, decorrelation noise, long-wavelength atmosphere)' },
+  ramps: { type: 'number', help: 'on the fly: orbital ramps up to this max |value| (m)', default: 0, value: 'M' },
   quiet: { type: 'boolean', help: 'no progress bar' },
 } as const;
 
@@ -65,6 +67,9 @@ function sourceFromFlags(p: Parsed, seed: number): TrainSourceConfig {
     kind: 'synthetic', terrains, classes: parseClasses(list(p, 'classes')), seed,
     valSeed: num(p, 'val-seed') ?? seed + 1000, valCount: num(p, 'val-count') ?? 300,
     stepsPerEpoch: num(p, 'steps-per-epoch') ?? 200,
+    ...(bool(p, 'artefacts') || (num(p, 'ramps') ?? 0) > 0
+      ? { scene: { ...(bool(p, 'artefacts') ? { artefacts: {} } : {}), ...((num(p, 'ramps') ?? 0) > 0 ? { rampMaxM: num(p, 'ramps')! } : {}) } }
+      : {}),
   };
 }
 
