@@ -24,7 +24,7 @@ function formatsFor(p: Parsed, dataDir: string): ChannelFormat[] {
 export const studyCommand = command('study', 'the channel study: one model per channel format, same data, budget and seeds; a report', 'channels --data DIR --test DIR --out DIR [options]', {
   data: { type: 'string', help: 'training dataset (caldera synth); the last --val-fraction is validation', value: 'DIR' },
   test: { type: 'string', help: 'held-out test dataset (other seed, other volcanoes)', value: 'DIR' },
-  real: { type: 'string', help: 'a labelled real dataset in the synth format to score too', value: 'DIR' },
+  real: { type: 'string', help: 'a labelled real dataset (caldera label) to score every model on too', value: 'DIR' },
   out: { type: 'string', help: 'report folder (resumes a killed study)', value: 'DIR' },
   formats: { type: 'list', help: `channel formats (default ${STUDY_FORMATS.join(',')},wc)`, value: 'LIST' },
   seeds: { type: 'list', help: 'seeds per format', default: ['1', '2'], value: 'LIST' },

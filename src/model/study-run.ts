@@ -14,11 +14,15 @@ import { InputError, isInputError } from '../io/errors.js';
 import { initBackend } from './backend.js';
 import { DatasetReader } from './feeder.js';
 import { saveTransferModel, transferTrain } from './transfer.js';
-import { evaluateDataset, scoreRows, type EvalReport } from './evaluate.js';
-import { loadTrainedModel } from './predict.js';
+import * as tf from '@tensorflow/tfjs';
+import { IDENTITY } from '../data/augment.js';
+import { loadRealTraining } from '../data/real.js';
+import { evaluateDataset, scoreRows, type EvalReport, type EvalRow } from './evaluate.js';
+import { denormaliseBox } from './metrics.js';
+import { loadTrainedModel, type TrainedModel } from './predict.js';
 import { DEFAULT_TRAIN_CONFIG, MODEL_META_KEY, splitIndices, train, type ModelMeta, type TrainConfig } from './train.js';
 import { runName, saveResult, type RunResult, type StudyScores } from './study.js';
-import { CLASS_NAMES, type NetworkVariant } from './network.js';
+import { CLASS_NAMES, predict, type NetworkVariant } from './network.js';
 
 export interface StudyBudget {
   readonly epochs: number;
@@ -113,7 +117,7 @@ export async function executeRun(spec: RunSpec, onEvent: (e: RunEvent) => void =
   const tm = await loadTrainedModel(modelDir);
   try {
     const test = toScores(scoreRows(await evaluateDataset(tm, spec.testDir, { workers: 0 })));
-    const real = spec.realDir ? toScores(scoreRows(await evaluateDataset(tm, spec.realDir, { workers: 0 }))) : undefined;
+    const real = spec.realDir ? toScores(scoreRows(await evaluateReal(tm, spec.realDir))) : undefined;
     const result: RunResult = {
       format: spec.format, seed: spec.seed, test, real,
       trainSeconds: trained.seconds, imagesSeen: trained.images,
@@ -124,6 +128,30 @@ export async function executeRun(spec: RunSpec, onEvent: (e: RunEvent) => void =
   } finally {
     tm.model.dispose();
   }
+}
+
+/**
+ * Score a model on a labelled real dataset (`caldera label`): each sample as labelled, no
+ * augmentation, cut to the model's input around its centre; and its negative.
+ */
+export async function evaluateReal(tm: TrainedModel, dir: string): Promise<EvalRow[]> {
+  const real = await loadRealTraining(dir, { format: tm.format, size: tm.size, randomSign: false });
+  const rows: EvalRow[] = [];
+  real.samples.forEach((s, k) => {
+    const ex = real.example(k, IDENTITY, 1);
+    const neg = real.example(k, IDENTITY, -1);
+    const x = tf.tensor4d([...ex.x, ...neg.x], [2, tm.size, tm.size, channelCount(tm.format)]);
+    const r = predict(tm.model, x);
+    const probs = r.classProbs.dataSync(), box = r.box.dataSync();
+    tf.dispose([x, r.classProbs, r.box]);
+    const argmax = (o: number): number => [0, 1, 2].reduce((a, c) => (probs[o + c]! > probs[o + a]! ? c : a), 0);
+    rows.push({
+      index: k, terrain: s.meta.volcano?.name ?? s.meta.id, trueClass: ex.classIndex, predictedClass: argmax(0), predictedClassNegated: argmax(3),
+      probabilities: Array.from(probs.subarray(0, 3)),
+      trueBox: ex.hasBox ? denormaliseBox(ex.box, tm.size, tm.size) : null, predictedBox: denormaliseBox(box.subarray(0, 4), tm.size, tm.size),
+    });
+  });
+  return rows;
 }
 
 type FromRunWorker = RunEvent | { type: 'error'; message: string; input: boolean };
