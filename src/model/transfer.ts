@@ -29,6 +29,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { Rng } from '../core/rng.js';
 import { ensureWritableDir, writeFileAtomicSync } from '../io/atomic.js';
 import { InputError } from '../io/errors.js';
 import { readNpy, writeNpy } from '../io/npy.js';
@@ -36,6 +37,7 @@ import { saveModel } from './io-handler.js';
 import { LeanAdam } from './kernels/adam-in-place.js';
 import { registerMaxPoolGrad } from './kernels/max-pool-grad.js';
 import { CLASS_NAMES, boxLoss, classLoss, type LossWeights } from './network.js';
+import { shuffle } from './train.js';
 import {
   PREPROCESS_LAYER, VGG16_LAYERS, applyVgg16Blocks, loadVgg16Weights, preprocessLayer,
   type LoadedWeightsInfo, type Vgg16Preprocess, VGG16_STRIDE,
@@ -564,27 +566,6 @@ function labelBatch(set: FeatureSet, idx: readonly number[]): { yClass: tf.Tenso
 // ---------------------------------------------------------------------------------------------
 // Training
 
-/** A deterministic RNG (mulberry32) in [0, 1). */
-function rngOf(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function shuffled(n: number, rng: () => number): number[] {
-  const a = Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
-
 export type TransferPhase = 'heads' | 'finetune';
 
 export interface TransferEpoch {
@@ -704,7 +685,7 @@ function trainPhase(model: tf.LayersModel, o: PhaseOptions): void {
   try {
     for (let epoch = 1; epoch <= o.epochs; epoch++) {
       const t0 = performance.now();
-      const order = shuffled(o.train.n, rngOf(o.seed * 7919 + epoch * 104729 + (o.phase === 'finetune' ? 1 : 0)));
+      const order = shuffle(new Rng(o.seed * 7919 + epoch * 104729 + (o.phase === 'finetune' ? 1 : 0)), Array.from({ length: o.train.n }, (_, i) => i));
       let cl = 0;
       let bl = 0;
       let nBox = 0;
