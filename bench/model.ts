@@ -11,9 +11,9 @@
  * inference batch. `--json` prints ONE JSON object.
  */
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { initBackend, backendInfo } from '../src/model/backend.js';
-import { startKernelProfile, stopKernelProfile } from '../src/model/kernels/profile.js';
-import { buildNetwork, forwardMacs, predict, trainStep, type ArchSpec, type NetworkVariant } from '../src/model/network.js';
+import { initBackend, backendInfo } from '../src/engine/backend.js';
+import { startKernelProfile, stopKernelProfile } from '../src/engine/kernels/profile.js';
+import { buildNetwork, forwardMacs, predict, trainStep, type ArchSpec, type NetworkVariant } from '../src/engine/network.js';
 
 interface Opts {
   json: boolean; batch: number; steps: number; channels: number; size: number;

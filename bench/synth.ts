@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { buildTerrain, type TerrainSpec } from '../src/data/terrain-source.js';
 import { sceneConfig, sceneForIndex } from '../src/data/generate.js';
 import { createSpectralCache } from '../src/synth/atmosphere.js';
-import { CLASS_NAMES } from '../src/synth/sources.js';
+import { CLASS_NAMES } from '../src/core/classes.js';
 
 interface Job { spec: TerrainSpec; start: number; count: number; seed: number }
 

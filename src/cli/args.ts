@@ -2,7 +2,7 @@
  * A small strict command-line parser: every flag is declared with its type, unknown flags and
  * bad values are errors (InputError: one line, non-zero exit), `--flag value` and `--flag=value`.
  */
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 
 export type FlagType = 'string' | 'number' | 'int' | 'boolean' | 'list';
 

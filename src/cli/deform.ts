@@ -1,6 +1,6 @@
 /** `caldera deform`: forward-model one source on a grid ("what would X look like?"). */
 import { wrappedPhaseToRgba } from '../io/colormap.js';
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { writeNpz } from '../io/npz.js';
 import { writePng } from '../io/png.js';
 import { contactSheet } from '../io/draw.js';

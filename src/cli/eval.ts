@@ -1,8 +1,8 @@
 /** `caldera eval`: score a trained model on a labelled dataset (JSON and a figure). */
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { encodePng } from '../io/png.js';
-import { evaluateDataset, reportFigure, reportText, scoreRows } from '../model/evaluate.js';
-import { DEFAULT_MODEL_DIR, loadTrainedModel } from '../model/predict.js';
+import { evaluateDataset, reportFigure, reportText, scoreRows } from '../evaluate/evaluate.js';
+import { DEFAULT_MODEL_DIR, loadTrainedModel } from '../scan/predict.js';
 import { bool, num, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar, type ProgressBar } from './progress.js';

@@ -1,11 +1,11 @@
 /** `caldera label`: add labelled real interferograms to a dataset (by hand, or from an episode file). */
-import { InputError, isInputError } from '../io/errors.js';
+import { InputError, isInputError } from '../core/errors.js';
 import { discoverProducts, readProduct } from '../io/licsar.js';
 import { labelFromEpisodes, readEpisodes } from '../data/episodes.js';
 import { addSample, parseLonLatBox, type NewLabel } from '../data/real.js';
 import { findVolcano } from '../data/volcanoes.js';
 import { parseLonLat } from '../data/windows.js';
-import { CLASS_NAMES, type ClassName } from '../synth/sources.js';
+import { CLASS_NAMES, type ClassName } from '../core/classes.js';
 import { list, num, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { loadVolcanoList } from './scan.js';

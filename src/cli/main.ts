@@ -4,7 +4,7 @@
  * Errors about the user's input print as one line `caldera: ...` and exit with status 2;
  * anything else is a bug and prints its stack (exit 1).
  */
-import { isInputError } from '../io/errors.js';
+import { isInputError } from '../core/errors.js';
 import { COMMANDS } from './commands.js';
 
 const VERSION = '0.1.0';

@@ -1,12 +1,12 @@
 /** `caldera predict`: class and box of each interferogram (.npy or GeoTIFF), one line per file. */
 import * as path from 'node:path';
 import { ensureWritableDir, writeFileAtomicSync } from '../io/atomic.js';
-import { InputError, isInputError } from '../io/errors.js';
+import { InputError, isInputError } from '../core/errors.js';
 import { encodePng } from '../io/png.js';
 import {
   DEFAULT_MODEL_DIR, loadTrainedModel, predictRaster, predictionFigure, predictionJson, predictionText,
   readInterferogram, readRaster, type PredictOptions, type Units,
-} from '../model/predict.js';
+} from '../scan/predict.js';
 import { bool, str, type Parsed } from './args.js';
 import { command } from './command.js';
 

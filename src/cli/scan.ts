@@ -1,13 +1,13 @@
 /** `caldera scan`: find, classify and locate deformation in real interferograms. */
 import * as fs from 'node:fs';
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { DEFAULT_MIN_COHERENCE, type Product } from '../io/licsar.js';
 import { parseChannelFormat } from '../data/channels.js';
 import { findVolcano, VOLCANOES } from '../data/volcanoes.js';
 import { containsPoint, parseLonLat, DEFAULT_WINDOW_KM } from '../data/windows.js';
-import { ScanWriter } from '../data/scan-output.js';
-import { scanAll, type ScanPoint, type SceneResult } from '../model/scan.js';
-import { loadScanModel } from '../model/scan-model.js';
+import { ScanWriter } from '../scan/output.js';
+import { scanAll, type ScanPoint, type SceneResult } from '../scan/scan.js';
+import { loadScanModel } from '../scan/scan-model.js';
 import type { Volcano } from '../synth/dem.js';
 import { bool, list, num, str, type Parsed } from './args.js';
 import { command } from './command.js';

@@ -1,9 +1,9 @@
 /** `caldera show`: a contact sheet of a dataset's samples. */
 import { readDataset, readManifest } from '../data/dataset.js';
 import { sampleSheet } from '../data/view.js';
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { writePng } from '../io/png.js';
-import { CLASS_NAMES } from '../synth/sources.js';
+import { CLASS_NAMES } from '../core/classes.js';
 import type { Sample } from '../data/dataset.js';
 import { num, requireStr, type Parsed } from './args.js';
 import { command } from './command.js';

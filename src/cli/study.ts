@@ -2,10 +2,10 @@
 import * as fs from 'node:fs';
 import { parseChannelFormat, type ChannelFormat } from '../data/channels.js';
 import { readManifest } from '../data/dataset.js';
-import { InputError } from '../io/errors.js';
-import { executeRunInWorker, type RunSpec, type StudyBudget } from '../model/study-run.js';
-import { loadResults, pendingRuns, writeReport, type StudyPlan } from '../model/study.js';
-import { CLASS_NAMES } from '../synth/sources.js';
+import { InputError } from '../core/errors.js';
+import { executeRunInWorker, type RunSpec, type StudyBudget } from '../study/study-run.js';
+import { loadResults, pendingRuns, writeReport, type StudyPlan } from '../study/study.js';
+import { CLASS_NAMES } from '../core/classes.js';
 import { bool, list, num, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';

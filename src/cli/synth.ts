@@ -2,8 +2,8 @@
 import * as os from 'node:os';
 import { synthesise } from '../data/generate.js';
 import type { TerrainSpec } from '../data/terrain-source.js';
-import { InputError } from '../io/errors.js';
-import { CLASS_NAMES, type ClassName } from '../synth/sources.js';
+import { InputError } from '../core/errors.js';
+import { CLASS_NAMES, type ClassName } from '../core/classes.js';
 import { bool, list, num, requireNum, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';

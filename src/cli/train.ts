@@ -1,9 +1,9 @@
 /** `caldera train`: train the two-headed network on a dataset or on synthetic data made on the fly. */
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { parseChannelFormat } from '../data/channels.js';
-import type { WeightedTerrain } from '../model/feeder.js';
-import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig, type TrainEvent, type TrainSourceConfig } from '../model/train.js';
-import type { NetworkVariant } from '../model/network.js';
+import type { WeightedTerrain } from '../data/feeder.js';
+import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig, type TrainEvent, type TrainSourceConfig } from '../train/train.js';
+import type { NetworkVariant } from '../engine/network.js';
 import { bool, list, num, requireNum, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar, type ProgressBar } from './progress.js';

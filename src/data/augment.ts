@@ -15,7 +15,7 @@
  */
 import type { Rng } from '../core/rng.js';
 import { MASK_NODATA } from '../io/licsar.js';
-import type { Box } from '../synth/labels.js';
+import { type CentreBox } from '../core/box.js';
 
 export type Flip = 'none' | 'ud' | 'lr' | 'both';
 export const FLIPS: readonly Flip[] = ['none', 'ud', 'lr', 'both'];
@@ -82,7 +82,7 @@ export function inversePoint(a: Augmentation, n: number, x: number, y: number): 
  * The box of the transformed deformation: centre through the map, half-sizes reaching the farthest
  * transformed vertex of `outline` (default: the box's own corners) on each axis.
  */
-export function transformBox(a: Augmentation, n: number, box: Box, outline?: readonly (readonly [number, number])[]): Box {
+export function transformBox(a: Augmentation, n: number, box: CentreBox, outline?: readonly (readonly [number, number])[]): CentreBox {
   const pts = outline ?? [
     [box.x - box.halfWidth, box.y - box.halfHeight], [box.x + box.halfWidth, box.y - box.halfHeight],
     [box.x + box.halfWidth, box.y + box.halfHeight], [box.x - box.halfWidth, box.y + box.halfHeight],
@@ -174,7 +174,7 @@ export function sourceSizeFor(n: number, maxShift = 20): number {
 }
 
 /** Source-window box -> output-frame box (same centre, offset by the size difference). */
-export function sourceToOutput(b: Box, srcSize: number, outSize: number): Box {
+export function sourceToOutput(b: CentreBox, srcSize: number, outSize: number): CentreBox {
   const off = (srcSize - outSize) / 2;
   return { ...b, x: b.x - off, y: b.y - off };
 }

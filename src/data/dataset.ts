@@ -16,12 +16,12 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { readNpz, writeNpz } from '../io/npz.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
-import { CLASS_NAMES, type ClassName } from '../synth/sources.js';
+import { CLASS_NAMES, type ClassName } from '../core/classes.js';
 import type { Scene, SceneMeta } from '../synth/scene.js';
-import type { Box } from '../synth/labels.js';
+import { type CentreBox } from '../core/box.js';
 
 export const DATASET_FORMAT = 'caldera-synth/1';
 
@@ -55,7 +55,7 @@ export interface DatasetSettings {
 export interface SampleRecord {
   readonly index: number;
   readonly className: ClassName;
-  readonly box: Box | null;
+  readonly box: CentreBox | null;
   readonly meta: SceneMeta;
 }
 

@@ -13,9 +13,9 @@
  * [[lon, lat], ...] or a GeoJSON Polygon; dates are YYYY-MM-DD.
  */
 import * as fs from 'node:fs';
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { productExtent, type Product } from '../io/licsar.js';
-import type { ClassName } from '../synth/sources.js';
+import { type ClassName } from '../core/classes.js';
 import { findVolcano } from './volcanoes.js';
 import { polygonBounds } from './real.js';
 import type { LonLatBox } from './windows.js';

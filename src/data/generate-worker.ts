@@ -1,6 +1,6 @@
 /** Worker thread for `synthesise`: builds the terrain once, then makes the shards it is sent. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { isInputError } from '../io/errors.js';
+import { isInputError } from '../core/errors.js';
 import { buildTerrain } from './terrain-source.js';
 import { makeShard, type WorkerInit, type WorkerMessage } from './generate.js';
 

@@ -8,10 +8,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Rng } from '../core/rng.js';
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { ensureWritableDir } from '../io/atomic.js';
 import { DEFAULT_SCENE_CONFIG, generateScene, type Scene, type SceneConfig, type TerrainProvider } from '../synth/scene.js';
-import type { ClassName } from '../synth/sources.js';
+import { type ClassName } from '../core/classes.js';
 import { createSpectralCache, spectralSizeFor, type SpectralCache } from '../synth/atmosphere.js';
 import {
   DATASET_FORMAT, manifestPath, readManifest, shardFileName, writeManifest, writeShard,

@@ -7,8 +7,8 @@
 import type { Rng } from '../core/rng.js';
 import { losToPhaseArray } from '../physics/index.js';
 import { MASK_INCOHERENT } from '../synth/scene.js';
-import type { Box } from '../synth/labels.js';
-import { CLASS_NAMES, type ClassName } from '../synth/sources.js';
+import { type CentreBox } from '../core/box.js';
+import { CLASS_NAMES, type ClassName } from '../core/classes.js';
 import { makeChannels, type ChannelFormat } from './channels.js';
 
 /** What a scene or a stored sample has in common. */
@@ -20,7 +20,7 @@ export interface LayeredSample {
   readonly coherence: Float32Array;
   readonly mask: Uint8Array;
   readonly className: ClassName;
-  readonly box: Box | null;
+  readonly box: CentreBox | null;
   readonly meta: { readonly headingDeg: number };
 }
 
@@ -43,7 +43,7 @@ export interface ExampleOptions {
   readonly incoherent?: 'zero' | 'random';
 }
 
-export function normaliseBox(box: Box, width: number, height: number): [number, number, number, number] {
+export function normaliseBox(box: CentreBox, width: number, height: number): [number, number, number, number] {
   return [box.x / width, box.y / height, box.halfWidth / width, box.halfHeight / height];
 }
 

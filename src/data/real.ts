@@ -19,12 +19,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../core/rng.js';
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { writeGeoTiff } from '../io/geotiff.js';
 import { ensureWritableDir, writeFileAtomicSync } from '../io/atomic.js';
 import { productExtent, readProduct, type Product, type ProductFiles } from '../io/licsar.js';
-import type { Box } from '../synth/labels.js';
-import { CLASS_NAMES, type ClassName } from '../synth/sources.js';
+import { type CentreBox } from '../core/box.js';
+import { CLASS_NAMES, type ClassName } from '../core/classes.js';
 import { makeChannels, type ChannelFormat } from './channels.js';
 import type { Example } from './inputs.js';
 import {
@@ -231,7 +231,7 @@ export interface PreparedSample {
   /** Source window (side sourceSizeFor(size)) around the sample centre, at the model's pixel size. */
   readonly layers: SquareLayers;
   /** Box and outline in source-window pixels, null for class none. */
-  readonly box: Box | null;
+  readonly box: CentreBox | null;
   readonly outline: [number, number][] | null;
 }
 
@@ -267,12 +267,12 @@ export interface RealTrainingSet {
   example(k: number, a: Augmentation, sign?: 1 | -1): Example;
 }
 
-function toSource(m: RealSampleMeta, g: { centre: LonLat; size: number; spacingM: number }): { box: Box | null; outline: [number, number][] | null } {
+function toSource(m: RealSampleMeta, g: { centre: LonLat; size: number; spacingM: number }): { box: CentreBox | null; outline: [number, number][] | null } {
   if (!m.box) return { box: null, outline: null };
   const [w, s, e, n] = m.box;
   const [x0, y0] = lonLatToWindow(g, w, n);
   const [x1, y1] = lonLatToWindow(g, e, s);
-  const box: Box = { x: (x0 + x1) / 2, y: (y0 + y1) / 2, halfWidth: Math.abs(x1 - x0) / 2, halfHeight: Math.abs(y1 - y0) / 2 };
+  const box: CentreBox = { x: (x0 + x1) / 2, y: (y0 + y1) / 2, halfWidth: Math.abs(x1 - x0) / 2, halfHeight: Math.abs(y1 - y0) / 2 };
   const outline = m.polygon ? m.polygon.map(([lon, lat]) => lonLatToWindow(g, lon, lat)) : null;
   return { box, outline };
 }

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import type { Raster } from '../core/raster.js';
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { fillVoids, listHgtTiles, mosaicHgt } from '../io/hgt.js';
 import { readGeoTiff, type GeoTransform } from '../io/geotiff.js';
 import { landFraction, nanFraction, resampleAround, type GeoRaster, type Volcano } from '../synth/dem.js';

@@ -4,7 +4,7 @@
  */
 import { cyclic, drapeOnHillshade, hillshade, wrappedPhaseToRgba } from '../io/colormap.js';
 import { contactSheet, type Canvas, type Tile } from '../io/draw.js';
-import { boxCorners, type Box } from '../synth/labels.js';
+import { boxCorners, type CentreBox } from '../core/box.js';
 import { C_BAND_WAVELENGTH_M } from '../physics/index.js';
 import type { Sample } from './dataset.js';
 
@@ -23,7 +23,7 @@ export function phaseImage(phaseRad: Float32Array, size: { width: number; height
   return drapeOnHillshade(img, hillshade({ ...size, data: dem }, spacingM), 0.25);
 }
 
-export function boxOverlay(box: Box, colour: string, label?: string): { x0: number; y0: number; x1: number; y1: number; colour: string; label?: string } {
+export function boxOverlay(box: CentreBox, colour: string, label?: string): { x0: number; y0: number; x1: number; y1: number; colour: string; label?: string } {
   const [x0, y0, x1, y1] = boxCorners(box);
   return { x0: Math.round(x0), y0: Math.round(y0), x1: Math.round(x1), y1: Math.round(y1), colour, ...(label ? { label } : {}) };
 }
@@ -32,7 +32,7 @@ export function boxOverlay(box: Box, colour: string, label?: string): { x0: numb
 export interface SamplePrediction {
   readonly className: string;
   readonly probability: number;
-  readonly box: Box;
+  readonly box: CentreBox;
 }
 
 export function sampleTile(s: Sample, prediction?: SamplePrediction): Tile {

@@ -12,9 +12,9 @@
  * resampled as the complex signal exp(i phi) and its angle taken: averaging angles directly would
  * smear every fringe edge (-pi next to +pi averages to 0).
  */
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { MASK_NODATA, lonLatToPixel, productExtent, type Product } from '../io/licsar.js';
-import type { Box } from '../synth/labels.js';
+import { type CentreBox } from '../core/box.js';
 
 /** Mean Earth radius (IUGG), metres, as synth/dem.ts. */
 const EARTH_RADIUS_M = 6371008.8;
@@ -232,13 +232,13 @@ export type LonLatBox = [number, number, number, number];
 export type PixelBox = [number, number, number, number];
 
 /** The four corners of a window box in lon/lat (north-west, north-east, south-east, south-west). */
-export function windowBoxCorners(g: WindowGrid, b: Box): [number, number][] {
+export function windowBoxCorners(g: WindowGrid, b: CentreBox): [number, number][] {
   const x0 = b.x - b.halfWidth, x1 = b.x + b.halfWidth, y0 = b.y - b.halfHeight, y1 = b.y + b.halfHeight;
   return [windowToLonLat(g, x0, y0), windowToLonLat(g, x1, y0), windowToLonLat(g, x1, y1), windowToLonLat(g, x0, y1)];
 }
 
 /** Lon/lat bounds of a window box. */
-export function windowBoxToLonLat(g: WindowGrid, b: Box): LonLatBox {
+export function windowBoxToLonLat(g: WindowGrid, b: CentreBox): LonLatBox {
   const c = windowBoxCorners(g, b);
   const lons = c.map((p) => p[0]), lats = c.map((p) => p[1]);
   return [Math.min(...lons), Math.min(...lats), Math.max(...lons), Math.max(...lats)];
@@ -252,7 +252,7 @@ export function lonLatBoxToPixels(p: Pick<Product, 'geo'>, b: LonLatBox): PixelB
 }
 
 /** A lon/lat box as a window Box (centre and half sizes in window pixels). */
-export function lonLatBoxToWindow(g: WindowGrid, b: LonLatBox): Box {
+export function lonLatBoxToWindow(g: WindowGrid, b: LonLatBox): CentreBox {
   const [x0, y0] = lonLatToWindow(g, b[0], b[3]);
   const [x1, y1] = lonLatToWindow(g, b[2], b[1]);
   return { x: (x0 + x1) / 2, y: (y0 + y1) / 2, halfWidth: Math.abs(x1 - x0) / 2, halfHeight: Math.abs(y1 - y0) / 2 };

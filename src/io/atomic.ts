@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 
 function tempName(target: string): string {
   const rand = Math.random().toString(36).slice(2, 10);

@@ -442,7 +442,7 @@ export function formatNumber(v: number, step?: number): string {
 // ---------------------------------------------------------------------------------------------
 // Composites
 
-export interface Box {
+export interface DrawnBox {
   readonly x0: number;
   readonly y0: number;
   readonly x1: number;
@@ -455,7 +455,7 @@ export interface Tile {
   readonly image: Canvas;
   readonly title?: string;
   /** Boxes in the tile's own pixel coordinates (inclusive corners); scaled with the tile. */
-  readonly boxes?: readonly Box[];
+  readonly boxes?: readonly DrawnBox[];
 }
 
 export interface ContactSheetOptions {

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { fromArrayBuffer } from 'geotiff';
 import type { Raster } from '../core/raster.js';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 import { writeFileAtomic } from './atomic.js';
 
 /** Affine, axis-aligned grid: pixel (col, row) has its top-left corner at (west + col*dLon, north + row*dLat). */

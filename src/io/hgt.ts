@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Raster } from '../core/raster.js';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 import type { GeoTransform } from './geotiff.js';
 
 export const HGT_VOID = -32768;

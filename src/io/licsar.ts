@@ -24,7 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { wrapPhase } from '../core/raster.js';
 import { losToPhaseArray, C_BAND_WAVELENGTH_M } from '../physics/units.js';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 import { readGeoTiff, type GeoReference, type GeoTiffRead } from './geotiff.js';
 
 /** Default coherence threshold (see the module comment for why 0.3). */

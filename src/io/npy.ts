@@ -4,7 +4,7 @@
  * C order only; little- and big-endian numeric dtypes.
  */
 import * as fs from 'node:fs';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 import { writeFileAtomicSync } from './atomic.js';
 
 export type NpyDtype =

@@ -3,7 +3,7 @@
  * `np.savez_compressed` write and `np.load` reads).
  */
 import * as fs from 'node:fs';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 import { writeFileAtomicSync } from './atomic.js';
 import { decodeNpy, encodeNpy, type DecodedNpy, type NdArray } from './npy.js';
 import { decodeZip, encodeZip } from './zip.js';

@@ -6,7 +6,7 @@
  * the encoder writes plus 8-bit greyscale and grey+alpha, and checks every chunk's CRC.
  */
 import { deflateSync, inflateSync } from 'node:zlib';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 import { crc32 as zipCrc32 } from './zip.js';
 import { writeFileAtomicSync } from './atomic.js';
 

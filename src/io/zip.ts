@@ -5,7 +5,7 @@
  * `numpy.savez` always writes them (gh-10776).
  */
 import * as zlib from 'node:zlib';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 
 export interface ZipEntryInput {
   /** Per-entry override of `ZipWriteOptions.compress`. */

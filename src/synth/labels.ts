@@ -5,19 +5,12 @@
  * max |defo| in the crop. The box is symmetric about the source, so it can extend past the image.
  */
 
-export interface Box {
-  /** Centre column (pixels from the left edge). */
-  readonly x: number;
-  /** Centre row (pixels from the top edge). */
-  readonly y: number;
-  readonly halfWidth: number;
-  readonly halfHeight: number;
-}
+import type { CentreBox } from '../core/box.js';
 
 /** Box of the deformation `defo` (width x height, row-major) whose source is at pixel (sx, sy). */
 export function boxFromDeformation(
   defo: ArrayLike<number>, width: number, height: number, sx: number, sy: number, fraction = 0.2,
-): Box {
+): CentreBox {
   let m = 0;
   for (let i = 0; i < defo.length; i++) {
     const a = Math.abs(defo[i]!);
@@ -37,25 +30,4 @@ export function boxFromDeformation(
     }
   }
   return { x: sx, y: sy, halfWidth: Math.max(1, Math.ceil((x1 - x0) / 2)), halfHeight: Math.max(1, Math.ceil((y1 - y0) / 2)) };
-}
-
-/** [x0, y0, x1, y1] corners. */
-export function boxCorners(b: Box): [number, number, number, number] {
-  return [b.x - b.halfWidth, b.y - b.halfHeight, b.x + b.halfWidth, b.y + b.halfHeight];
-}
-
-/** Intersection over union of two boxes (0 when disjoint). */
-export function boxIoU(a: Box, b: Box): number {
-  const [ax0, ay0, ax1, ay1] = boxCorners(a);
-  const [bx0, by0, bx1, by1] = boxCorners(b);
-  const iw = Math.max(0, Math.min(ax1, bx1) - Math.max(ax0, bx0));
-  const ih = Math.max(0, Math.min(ay1, by1) - Math.max(ay0, by0));
-  const inter = iw * ih;
-  const union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter;
-  return union > 0 ? inter / union : 0;
-}
-
-/** Distance between box centres, pixels. */
-export function centreError(a: Box, b: Box): number {
-  return Math.hypot(a.x - b.x, a.y - b.y);
 }

@@ -22,8 +22,10 @@ import {
 import { createSpectralCache, sampleTurbulenceStrengthM, topographicDelayM, turbulentScreen, orbitalRamp, type SpectralCache } from './atmosphere.js';
 import { addArtefacts, type ArtefactConfig } from './artefacts.js';
 import { incoherenceMask } from './coherence.js';
-import { boxFromDeformation, type Box } from './labels.js';
-import { classOfSource, sampleSource, scaleSource, type ClassName, type SourceKind } from './sources.js';
+import { boxFromDeformation } from './labels.js';
+import { type CentreBox } from '../core/box.js';
+import { classOfSource, sampleSource, scaleSource, type SourceKind } from './sources.js';
+import { type ClassName } from '../core/classes.js';
 
 /** A DEM region and the point deformation is anchored to (a volcano, or any land point). */
 export interface TerrainDraw {
@@ -118,7 +120,7 @@ export interface Scene {
   /** MASK_WATER | MASK_INCOHERENT bits. */
   readonly mask: Uint8Array;
   readonly className: ClassName;
-  readonly box: Box | null;
+  readonly box: CentreBox | null;
   readonly meta: SceneMeta;
 }
 

@@ -11,12 +11,10 @@
  */
 import type { Rng } from '../core/rng.js';
 import type { Source } from '../physics/index.js';
+import type { ClassName } from '../core/classes.js';
 
 export type SourceKind = 'dyke' | 'sill' | 'mogi' | 'fault';
 
-/** Classes the network predicts. `sill` covers sills and Mogi point sources (the paper's "sill/point"). */
-export const CLASS_NAMES = ['dyke', 'sill', 'none'] as const;
-export type ClassName = (typeof CLASS_NAMES)[number];
 
 export function classOfSource(kind: SourceKind | null): ClassName {
   if (kind === null) return 'none';

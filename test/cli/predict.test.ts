@@ -9,10 +9,10 @@ import { fileURLToPath } from 'node:url';
 import { writeNpy } from '../../src/io/npy.js';
 import { writeGeoTiff } from '../../src/io/geotiff.js';
 import { decodePng } from '../../src/io/png.js';
-import { initBackend } from '../../src/model/backend.js';
-import { buildNetwork } from '../../src/model/network.js';
-import { saveModel } from '../../src/model/io-handler.js';
-import { MODEL_META_KEY } from '../../src/model/train.js';
+import { initBackend } from '../../src/engine/backend.js';
+import { buildNetwork } from '../../src/engine/network.js';
+import { saveModel } from '../../src/engine/io-handler.js';
+import { MODEL_META_KEY } from '../../src/train/train.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-cli-predict-'));

@@ -5,12 +5,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeGeoTiff, writeGeoTiff } from '../../src/io/geotiff.js';
 import { decodePng } from '../../src/io/png.js';
-import { InputError } from '../../src/io/errors.js';
-import { formatProblem, scanAll, scanProduct } from '../../src/model/scan.js';
-import { ScanWriter, sceneRecords, toFeatureCollection } from '../../src/data/scan-output.js';
-import { scanFigure } from '../../src/data/scan-view.js';
-import { standInModel } from '../../src/model/stand-in.js';
-import { negatePhase } from '../../src/model/scan-model.js';
+import { InputError } from '../../src/core/errors.js';
+import { formatProblem, scanAll, scanProduct } from '../../src/scan/scan.js';
+import { ScanWriter, sceneRecords, toFeatureCollection } from '../../src/scan/output.js';
+import { scanFigure } from '../../src/scan/figure.js';
+import { standInModel } from '../../src/scan/stand-in.js';
+import { negatePhase } from '../../src/scan/scan-model.js';
 import { scanCommand } from '../../src/cli/scan.js';
 import { bump, fakeProduct, thresholdModel } from '../helpers/products.js';
 

@@ -6,10 +6,10 @@ import {
   augmentLayers, balancedPlan, inversePoint, randomAugmentation, sourceSizeFor, sourceToOutput, transformBox, transformPoint,
   FLIPS, IDENTITY, type Augmentation, type SquareLayers,
 } from '../../src/data/augment.js';
-import type { Box } from '../../src/synth/labels.js';
+import { type CentreBox } from '../../src/core/box.js';
 
 /** An elongated, rotated Gaussian (a dyke-like signal) on an M x M grid, its mask and its box. */
-function blob(m: number, cx: number, cy: number, sx: number, sy: number, angleDeg: number, amp = 6): { layers: SquareLayers; box: Box } {
+function blob(m: number, cx: number, cy: number, sx: number, sy: number, angleDeg: number, amp = 6): { layers: SquareLayers; box: CentreBox } {
   const n = m * m;
   const un = new Float32Array(n), wr = new Float32Array(n), co = new Float32Array(n).fill(0.8), mask = new Uint8Array(n);
   const t = (angleDeg * Math.PI) / 180;

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { synthesise } from '../../src/data/generate.js';
 import { readDataset, readManifest, shardFileName } from '../../src/data/dataset.js';
-import { InputError } from '../../src/io/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-gen-'));
 const base = { count: 9, seed: 42, classes: ['dyke', 'sill', 'none'] as const, terrain: { kind: 'procedural' } as const, shardSize: 4 };

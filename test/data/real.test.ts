@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '../../src/core/rng.js';
-import { InputError } from '../../src/io/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import { writeGeoTiff } from '../../src/io/geotiff.js';
 import { addSample, listSamples, loadRealTraining, parseLonLatBox, readSample } from '../../src/data/real.js';
 import { labelFromEpisodes, parseEpisodes } from '../../src/data/episodes.js';

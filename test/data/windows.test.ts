@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { wrapPhase } from '../../src/core/raster.js';
-import { InputError } from '../../src/io/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import { MASK_NODATA } from '../../src/io/licsar.js';
 import {
   cutWindow, lonLatBoxToPixels, lonLatBoxToWindow, lonLatToWindow, parseLonLat, resampleWindow, scanGrid,

@@ -1,7 +1,7 @@
 /** Synthetic in-memory products and a fake network for scan / window / augmentation tests. */
 import { wrapPhase } from '../../src/core/raster.js';
 import type { Product } from '../../src/io/licsar.js';
-import type { ModelOutput, ModelSpec } from '../../src/model/scan.js';
+import type { ModelOutput, ModelSpec } from '../../src/scan/scan.js';
 
 export interface FakeProductOptions {
   width: number;

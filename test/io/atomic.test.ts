@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ensureWritableDir, writeFileAtomic, writeFileAtomicSync } from '../../src/io/atomic.js';
-import { InputError } from '../../src/io/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-atomic-'));

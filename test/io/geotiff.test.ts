@@ -7,7 +7,7 @@ import { fromArrayBuffer } from 'geotiff';
 import {
   decodeGeoTiff, encodeGeoTiff, lzwEncode, parseNodata, readGeoTiff, writeGeoTiff, type GeoTransform,
 } from '../../src/io/geotiff.js';
-import { InputError } from '../../src/io/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import type { Raster } from '../../src/core/raster.js';
 
 const REAL_DIR = '/work/shared/real';

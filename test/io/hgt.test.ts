@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import {
   decodeHgt, fillVoids, HGT_VOID, hgtTileName, listHgtTiles, mosaicHgt, parseHgtName, readHgt,
 } from '../../src/io/hgt.js';
-import { InputError } from '../../src/io/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 const REAL_DIR = '/work/shared/dem/srtm3';
 const N = 1200; // SRTM3 grid steps per degree

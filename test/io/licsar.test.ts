@@ -8,7 +8,7 @@ import {
   datesFromName, discoverProducts, frameFromPath, layerOf, readProduct, lonLatToPixel, pixelToLonLat,
   MASK_INCOHERENT, MASK_NODATA, MASK_ZERO, type ProductFiles,
 } from '../../src/io/licsar.js';
-import { InputError } from '../../src/io/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import { C_BAND_WAVELENGTH_M } from '../../src/physics/units.js';
 import type { Raster } from '../../src/core/raster.js';
 

@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeNpz, encodeNpz, readNpz, writeNpz } from '../../src/io/npz.js';
 import { crc32, decodeZip, encodeZip, listZip } from '../../src/io/zip.js';
-import { InputError } from '../../src/io/errors.js';
+import { InputError } from '../../src/core/errors.js';
 
 const HAS_NUMPY = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 

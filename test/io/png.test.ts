@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { crc32, decodePng, encodePng, writePng } from '../../src/io/png.js';
-import { isInputError } from '../../src/io/errors.js';
+import { isInputError } from '../../src/core/errors.js';
 
 const HAS_PYTHON = spawnSync('python3', ['-c', 'import zlib, hashlib'], { stdio: 'ignore' }).status === 0;
 

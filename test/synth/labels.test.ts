@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { boxCorners, boxFromDeformation, boxIoU, centreError } from '../../src/synth/labels.js';
+import { boxFromDeformation } from '../../src/synth/labels.js';
+import { boxCorners, boxIoU, centreError } from '../../src/core/box.js';
 
 /** A raster with a rectangle of value v from (x0,y0) to (x1,y1) inclusive. */
 function rect(w: number, h: number, x0: number, y0: number, x1: number, y1: number, v = 1): Float32Array {

@@ -1,0 +1,118 @@
+/**
+ * Training checkpoints that survive a kill at any moment. A checkpoint is a directory:
+ *   model.json, weights.bin   the model (io-handler format, weights checked by SHA-256)
+ *   optimizer.bin             the optimizer's state (Adam: iteration count, first and second moments)
+ *   state.json                written last: epoch, step, run config, history, optimizer specs + SHA-256
+ * It is written whole into a temporary sibling directory, then swapped in by renames:
+ *   dir → dir.old,  tmp → dir,  rm dir.old
+ * so at every instant either `dir` or `dir.old` holds a complete checkpoint (a directory cannot be
+ * renamed over a non-empty one, hence the two steps); {@link loadCheckpoint} falls back to
+ * `dir.old` when `dir` is missing or incomplete.
+ */
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { InputError } from '../core/errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { loadModel, saveModel } from './io-handler.js';
+
+export const STATE_JSON = 'state.json';
+export const OPTIMIZER_BIN = 'optimizer.bin';
+
+export interface OptimizerRecord {
+  readonly className: string;
+  readonly bytes: number;
+  readonly sha256: string;
+  readonly specs: tf.io.WeightsManifestEntry[];
+}
+
+export interface CheckpointFile<S> {
+  readonly version: 1;
+  readonly savedAt: string;
+  readonly optimizer: OptimizerRecord | null;
+  readonly state: S;
+}
+
+function sha256(b: Uint8Array): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** Write a complete checkpoint of `model`, `optimizer` and `state` to `dir`, atomically (see above). */
+export async function saveCheckpoint<S>(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer | null, state: S, modelMeta?: Record<string, unknown>): Promise<void> {
+  const tmp = `${dir}.tmp-${process.pid}`;
+  fs.rmSync(tmp, { recursive: true, force: true });
+  await saveModel(model, tmp, modelMeta);
+  let optimizerRecord: OptimizerRecord | null = null;
+  if (optimizer) {
+    // Adam names both moments of a variable after it: number the entries so names are unique.
+    const named = (await optimizer.getWeights()).map((w, i) => ({ name: `${i}:${w.name}`, tensor: w.tensor }));
+    const { data, specs } = await tf.io.encodeWeights(named);
+    const bytes = new Uint8Array(data);
+    await writeFileAtomic(path.join(tmp, OPTIMIZER_BIN), bytes);
+    optimizerRecord = { className: optimizer.getClassName(), bytes: bytes.byteLength, sha256: sha256(bytes), specs };
+  }
+  const file: CheckpointFile<S> = { version: 1, savedAt: new Date().toISOString(), optimizer: optimizerRecord, state };
+  await writeFileAtomic(path.join(tmp, STATE_JSON), JSON.stringify(file));
+  const old = `${dir}.old`;
+  if (fs.existsSync(dir)) {
+    fs.rmSync(old, { recursive: true, force: true });
+    fs.renameSync(dir, old);
+  }
+  fs.renameSync(tmp, dir);
+  fs.rmSync(old, { recursive: true, force: true });
+}
+
+/** The directory holding the last complete checkpoint (`dir`, else `dir.old`), or null. */
+export function findCheckpoint(dir: string): string | null {
+  for (const d of [dir, `${dir}.old`]) {
+    if (fs.existsSync(path.join(d, STATE_JSON))) return d;
+  }
+  return null;
+}
+
+export interface LoadedCheckpoint<S> {
+  readonly dir: string;
+  readonly model: tf.LayersModel;
+  readonly state: S;
+  /** Call once the optimizer exists (after building it with the same class). */
+  restoreOptimizer(optimizer: tf.Optimizer): Promise<void>;
+}
+
+/** Load the last complete checkpoint under `dir` (see {@link findCheckpoint}); null when there is none. InputError when it is corrupt. */
+export async function loadCheckpoint<S>(dir: string): Promise<LoadedCheckpoint<S> | null> {
+  const d = findCheckpoint(dir);
+  if (!d) return null;
+  let file: CheckpointFile<S>;
+  try {
+    file = JSON.parse(fs.readFileSync(path.join(d, STATE_JSON), 'utf8')) as CheckpointFile<S>;
+  } catch (e) {
+    throw new InputError(`${path.join(d, STATE_JSON)}: corrupt checkpoint state (${(e as Error).message})`);
+  }
+  if (file.version !== 1) throw new InputError(`${path.join(d, STATE_JSON)}: unknown checkpoint version ${String(file.version)}`);
+  let optimizerBytes: Uint8Array | null = null;
+  if (file.optimizer) {
+    const p = path.join(d, OPTIMIZER_BIN);
+    if (!fs.existsSync(p)) throw new InputError(`${p}: missing (the checkpoint's state.json refers to it)`);
+    optimizerBytes = new Uint8Array(fs.readFileSync(p));
+    if (optimizerBytes.byteLength !== file.optimizer.bytes || sha256(optimizerBytes) !== file.optimizer.sha256) {
+      throw new InputError(`${p}: size or checksum differs from ${STATE_JSON} (corrupt checkpoint)`);
+    }
+  }
+  const model = await loadModel(d);
+  const rec = file.optimizer;
+  return {
+    dir: d,
+    model,
+    state: file.state,
+    restoreOptimizer: async (optimizer) => {
+      if (!rec || !optimizerBytes) return;
+      if (optimizer.getClassName() !== rec.className) {
+        throw new InputError(`${d}: the checkpoint holds ${rec.className} state, not ${optimizer.getClassName()}`);
+      }
+      const buf = optimizerBytes.buffer.slice(optimizerBytes.byteOffset, optimizerBytes.byteOffset + optimizerBytes.byteLength) as ArrayBuffer;
+      const map = tf.io.decodeWeights(buf, rec.specs);
+      await optimizer.setWeights(rec.specs.map((s) => ({ name: s.name.slice(s.name.indexOf(':') + 1), tensor: map[s.name]! })));
+    },
+  };
+}

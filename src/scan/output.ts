@@ -1,0 +1,178 @@
+/**
+ * What `scan` writes: one JSON line per prediction (JSON Lines, for jq / pandas) and one GeoJSON
+ * FeatureCollection of detection boxes (RFC 7946: WGS84 lon/lat, counter-clockwise rings, flat
+ * properties so QGIS shows them as attribute columns).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ensureWritableDir, writeFileAtomicSync } from '../io/atomic.js';
+import { writePng } from '../io/png.js';
+import type { Detection, SceneResult, WindowPrediction } from './scan.js';
+import { scanFigure, type ScanFigureOptions } from './figure.js';
+
+const r6 = (v: number): number => Math.round(v * 1e6) / 1e6;
+const r3 = (v: number): number => Math.round(v * 1e3) / 1e3;
+const r4 = (v: number): number => Math.round(v * 1e4) / 1e4;
+
+/** One JSON Lines record. */
+export interface ScanRecord {
+  readonly product: string;
+  readonly files: Record<string, string>;
+  readonly dates: readonly [string, string] | null;
+  readonly frame: string | null;
+  readonly mode: 'point' | 'frame';
+  readonly model: string;
+  readonly format: string;
+  readonly window: { readonly centre: [number, number]; readonly name: string | null; readonly sizeKm: number; readonly spacingM: number; readonly maskedFraction: number } | null;
+  readonly class: string;
+  readonly probability: number;
+  readonly probs: { readonly dyke: number; readonly sill: number; readonly none: number };
+  /** null for class none. lonLat = [west, south, east, north]; pixels = [col0, row0, col1, row1] of the product (GDAL convention); window = [cx, cy, halfWidth, halfHeight] in window pixels. */
+  readonly box: { readonly lonLat: number[]; readonly polygon: number[][]; readonly pixels: number[]; readonly window: number[] } | null;
+}
+
+function files(s: SceneResult): Record<string, string> {
+  const f = s.product.files;
+  const out: Record<string, string> = {};
+  for (const k of ['unw', 'diffPha', 'cc', 'raster'] as const) if (f[k]) out[k] = f[k]!;
+  return out;
+}
+
+function record(s: SceneResult, p: WindowPrediction | null): ScanRecord {
+  const base = {
+    product: s.product.id, files: files(s), dates: s.product.files.dates, frame: s.product.files.frame,
+    mode: s.mode, model: s.model, format: s.format,
+  };
+  if (!p) {
+    return { ...base, window: null, class: 'none', probability: 1, probs: { dyke: 0, sill: 0, none: 1 }, box: null };
+  }
+  return {
+    ...base,
+    window: { centre: [r6(p.centre.lon), r6(p.centre.lat)], name: p.name ?? null, sizeKm: r3(s.sizeKm), spacingM: r3(p.spacingM), maskedFraction: r4(p.maskedFraction) },
+    class: p.className,
+    probability: r4(p.probs[p.classIndex]!),
+    probs: { dyke: r4(p.probs[0]!), sill: r4(p.probs[1]!), none: r4(p.probs[2]!) },
+    box: p.boxWindow && p.boxLonLat && p.boxPixels && p.polygon ? {
+      lonLat: p.boxLonLat.map(r6),
+      polygon: p.polygon.map(([lon, lat]) => [r6(lon), r6(lat)]),
+      pixels: p.boxPixels.map((v) => Math.round(v * 100) / 100),
+      window: [p.boxWindow.x, p.boxWindow.y, p.boxWindow.halfWidth, p.boxWindow.halfHeight].map((v) => Math.round(v * 100) / 100),
+    } : null,
+  };
+}
+
+/**
+ * Records for a scene: point mode, one per point (class none included); frame mode, one per
+ * detection, or a single class-none record (window null) when nothing was found.
+ */
+export function sceneRecords(s: SceneResult): ScanRecord[] {
+  if (s.mode === 'point') return s.predictions.map((p) => record(s, p));
+  if (s.detections.length === 0) return [record(s, null)];
+  return s.detections.map((d) => record(s, d));
+}
+
+export function toJsonLines(records: readonly ScanRecord[]): string {
+  return records.map((r) => JSON.stringify(r)).join('\n') + (records.length ? '\n' : '');
+}
+
+export interface GeoJsonFeature {
+  readonly type: 'Feature';
+  readonly geometry: { readonly type: 'Polygon'; readonly coordinates: number[][][] };
+  readonly properties: Record<string, string | number | null>;
+}
+
+export interface FeatureCollection {
+  readonly type: 'FeatureCollection';
+  readonly features: GeoJsonFeature[];
+}
+
+/** A detection's box as a GeoJSON Feature (ring NW, SW, SE, NE, NW: counter-clockwise). */
+export function detectionFeature(s: SceneResult, d: Detection): GeoJsonFeature {
+  const [nw, ne, se, sw] = d.polygon;
+  const ring = [nw!, sw!, se!, ne!, nw!].map(([lon, lat]) => [r6(lon), r6(lat)]);
+  return {
+    type: 'Feature',
+    geometry: { type: 'Polygon', coordinates: [ring] },
+    properties: {
+      product: s.product.id,
+      class: d.className,
+      probability: r4(d.score),
+      p_dyke: r4(d.probs[0]!), p_sill: r4(d.probs[1]!), p_none: r4(d.probs[2]!),
+      start: s.product.files.dates?.[0] ?? null,
+      end: s.product.files.dates?.[1] ?? null,
+      frame: s.product.files.frame,
+      volcano: d.name ?? null,
+      mode: s.mode,
+      window_lon: r6(d.centre.lon), window_lat: r6(d.centre.lat),
+      model: s.model,
+    },
+  };
+}
+
+/** Every detection of every scene in one FeatureCollection. */
+export function toFeatureCollection(scenes: readonly SceneResult[]): FeatureCollection {
+  return { type: 'FeatureCollection', features: scenes.flatMap((s) => s.detections.map((d) => detectionFeature(s, d))) };
+}
+
+/** GeoJSON text with one feature per line (readable, diff-able, still one JSON document). */
+export function geoJsonText(fc: FeatureCollection): string {
+  if (fc.features.length === 0) return '{"type": "FeatureCollection", "features": []}\n';
+  return `{"type": "FeatureCollection", "features": [\n${fc.features.map((f) => JSON.stringify(f)).join(',\n')}\n]}\n`;
+}
+
+/** A file-name-safe version of a product id (FRAME/DATES -> FRAME_DATES). */
+export function safeName(id: string): string {
+  return id.replace(/[\\/]+/g, '_').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'product';
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing a scan's outputs as it goes
+
+export interface ScanOutputs {
+  readonly jsonl: string;
+  readonly geojson: string;
+  readonly pngs: string[];
+  readonly records: number;
+  readonly boxes: number;
+}
+
+/**
+ * Writes a scan into `dir` scene by scene: `<product>.png` per scene, `scan.jsonl` appended as
+ * scenes finish (so a long run can be followed with tail -f), and `scan.geojson` at the end.
+ * Only the small records are kept in memory, never the rasters.
+ */
+export class ScanWriter {
+  readonly jsonl: string;
+  readonly geojson: string;
+  private readonly features: GeoJsonFeature[] = [];
+  private readonly pngs: string[] = [];
+  private readonly used = new Set<string>();
+  private records = 0;
+
+  constructor(readonly dir: string, private readonly figure: ScanFigureOptions & { readonly png?: boolean } = {}) {
+    ensureWritableDir(dir);
+    this.jsonl = path.join(dir, 'scan.jsonl');
+    this.geojson = path.join(dir, 'scan.geojson');
+    fs.writeFileSync(this.jsonl, '');
+  }
+
+  add(s: SceneResult): void {
+    const recs = sceneRecords(s);
+    fs.appendFileSync(this.jsonl, toJsonLines(recs));
+    this.records += recs.length;
+    for (const d of s.detections) this.features.push(detectionFeature(s, d));
+    if (this.figure.png === false) return;
+    let name = safeName(s.product.id);
+    for (let k = 2; this.used.has(name); k++) name = `${safeName(s.product.id)}-${k}`;
+    this.used.add(name);
+    const file = path.join(this.dir, `${name}.png`);
+    writePng(file, scanFigure(s, this.figure));
+    this.pngs.push(file);
+  }
+
+  finish(): ScanOutputs {
+    const fc: FeatureCollection = { type: 'FeatureCollection', features: this.features };
+    writeFileAtomicSync(this.geojson, geoJsonText(fc));
+    return { jsonl: this.jsonl, geojson: this.geojson, pngs: [...this.pngs], records: this.records, boxes: this.features.length };
+  }
+}
