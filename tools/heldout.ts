@@ -18,8 +18,8 @@ import { encodePng } from '../src/io/png.js';
 import { modelCard, type TrainStage } from '../src/train/card.js';
 import { findCheckpoint, STATE_JSON, type CheckpointFile } from '../src/engine/checkpoint.js';
 import { evaluateDataset, reportFigure, reportText, scoreRows } from '../src/evaluate/evaluate.js';
-import { loadTrainedModel } from '../src/scan/predict.js';
 import { CHECKPOINT_DIR, CURVES_PNG, TRAIN_LOG, type TrainState } from '../src/train/train.js';
+import { loadTrainedModel } from '../src/engine/trained-model.js';
 
 interface Opts { run: string; test: string; out: string; before: string[]; commands: string[]; notes: string[]; synthCommand?: string; json: boolean }
 

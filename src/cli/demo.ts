@@ -10,11 +10,11 @@ import { synthesise } from '../data/generate.js';
 import { sampleSheet, type SamplePrediction } from '../data/view.js';
 import { writePng } from '../io/png.js';
 import { evaluateDataset, reportText, scoreRows } from '../evaluate/evaluate.js';
-import { DEFAULT_MODEL_DIR, loadTrainedModel } from '../scan/predict.js';
 import { CLASS_NAMES } from '../core/classes.js';
 import { num, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';
+import { DEFAULT_MODEL_DIR, loadTrainedModel } from '../engine/trained-model.js';
 
 export const demoCommand = command('demo', 'the quick start: generate labelled synthetic interferograms, run the bundled model on them, draw both', '[--out DIR] [--count N]', {
   out: { type: 'string', help: 'output directory', default: 'caldera-demo', value: 'DIR' },

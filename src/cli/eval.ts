@@ -2,10 +2,10 @@
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { encodePng } from '../io/png.js';
 import { evaluateDataset, reportFigure, reportText, scoreRows } from '../evaluate/evaluate.js';
-import { DEFAULT_MODEL_DIR, loadTrainedModel } from '../scan/predict.js';
 import { bool, num, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar, type ProgressBar } from './progress.js';
+import { DEFAULT_MODEL_DIR, loadTrainedModel } from '../engine/trained-model.js';
 
 export const evalFlags = {
   model: { type: 'string', help: 'model directory (default: the bundled models/default)', value: 'DIR' },

@@ -3,12 +3,10 @@ import * as path from 'node:path';
 import { ensureWritableDir, writeFileAtomicSync } from '../io/atomic.js';
 import { InputError, isInputError } from '../core/errors.js';
 import { encodePng } from '../io/png.js';
-import {
-  DEFAULT_MODEL_DIR, loadTrainedModel, predictRaster, predictionFigure, predictionJson, predictionText,
-  readInterferogram, readRaster, type PredictOptions, type Units,
-} from '../scan/predict.js';
+import { predictRaster, predictionFigure, predictionJson, predictionText, readInterferogram, readRaster, type PredictOptions, type Units } from '../scan/predict.js';
 import { bool, str, type Parsed } from './args.js';
 import { command } from './command.js';
+import { loadDetector } from '../scan/detector.js';
 
 export const predictFlags = {
   model: { type: 'string', help: 'model directory (default: the bundled models/default)', value: 'DIR' },
@@ -28,9 +26,8 @@ export async function runPredict(p: Parsed): Promise<number> {
   const demFile = str(p, 'dem');
   const cohFile = str(p, 'coherence');
   if ((demFile || cohFile) && files.length > 1) throw new InputError('--dem and --coherence go with a single input file');
-  const tm = await loadTrainedModel(str(p, 'model') ?? DEFAULT_MODEL_DIR);
+  const detector = await loadDetector(str(p, 'model'), { symmetric: bool(p, 'sign') });
   const opts: PredictOptions = {
-    symmetric: bool(p, 'sign'),
     ...(demFile ? { demM: (await readRaster(demFile)).data } : {}),
     ...(cohFile ? { coherence: (await readRaster(cohFile)).data } : {}),
   };
@@ -40,7 +37,7 @@ export async function runPredict(p: Parsed): Promise<number> {
   for (const file of files) {
     try {
       const r = await readInterferogram(file, units as Units);
-      const res = predictRaster(tm, r, opts);
+      const res = await predictRaster(detector, r, opts);
       process.stdout.write((bool(p, 'json') ? JSON.stringify(predictionJson(file, res)) : predictionText(file, res)) + '\n');
       if (pngDir) {
         const name = path.basename(file).replace(/\.(npy|tiff?)$/i, '') + '.png';
@@ -52,7 +49,6 @@ export async function runPredict(p: Parsed): Promise<number> {
       failed++;
     }
   }
-  tm.model.dispose();
   return failed > 0 ? 2 : 0;
 }
 

@@ -7,7 +7,7 @@ import { findVolcano, VOLCANOES } from '../data/volcanoes.js';
 import { containsPoint, parseLonLat, DEFAULT_WINDOW_KM } from '../data/windows.js';
 import { ScanWriter } from '../scan/output.js';
 import { scanAll, type ScanPoint, type SceneResult } from '../scan/scan.js';
-import { loadScanModel } from '../scan/scan-model.js';
+import { loadDetector } from '../scan/detector.js';
 import type { Volcano } from '../synth/dem.js';
 import { bool, list, num, str, type Parsed } from './args.js';
 import { command } from './command.js';
@@ -94,7 +94,7 @@ export const scanCommand = command('scan', 'classify and locate deformation in r
     const volcanoes = loadVolcanoList(str(p, 'volcanoes'));
     const at = pointsFor(p, volcanoes);
     const fmt = str(p, 'format');
-    const model = await loadScanModel(str(p, 'model'), {
+    const model = await loadDetector(str(p, 'model'), {
       format: fmt ? parseChannelFormat(fmt) : undefined, batchSize: num(p, 'batch') ?? 16, symmetric: bool(p, 'sign'),
     });
     const writer = new ScanWriter(str(p, 'out') ?? 'scan-out', { png: !bool(p, 'no-png') });

@@ -14,7 +14,7 @@
  * the new box always contains the transformed deformation.
  */
 import type { Rng } from '../core/rng.js';
-import { MASK_NODATA } from '../io/licsar.js';
+import { resampleLayers } from './resample.js';
 import { type CentreBox } from '../core/box.js';
 
 export type Flip = 'none' | 'ud' | 'lr' | 'both';
@@ -114,55 +114,13 @@ export interface SquareLayers {
  */
 export function augmentLayers(src: SquareLayers, a: Augmentation, outSize = src.size): SquareLayers {
   const n = outSize;
-  const m = src.size;
-  const off = (m - n) / 2; // source coordinate = output-frame coordinate + off
-  const wr = new Float32Array(n * n);
-  const un = src.unwrappedRad ? new Float32Array(n * n) : null;
-  const co = src.coherence ? new Float32Array(n * n) : null;
-  const mask = new Uint8Array(n * n);
-  const idx = [0, 0, 0, 0], wt = [0, 0, 0, 0];
-  for (let y = 0; y < n; y++) {
-    for (let x = 0; x < n; x++) {
-      const o = y * n + x;
-      const [ix, iy] = inversePoint(a, n, x, y);
-      const fx = ix + off, fy = iy + off;
-      const x0 = Math.floor(fx + 1e-9), y0 = Math.floor(fy + 1e-9);
-      const tx = Math.max(0, fx - x0), ty = Math.max(0, fy - y0);
-      let k = 0, bits = 0, sw = 0;
-      for (let dy = 0; dy < 2; dy++) {
-        const yy = y0 + dy;
-        const wy = dy ? ty : 1 - ty;
-        for (let dx = 0; dx < 2; dx++) {
-          const w = (dx ? tx : 1 - tx) * wy;
-          if (w <= 1e-9) continue;
-          const xx = x0 + dx;
-          if (xx < 0 || yy < 0 || xx >= m || yy >= m) { bits |= MASK_NODATA; continue; }
-          const i = yy * m + xx;
-          if (src.mask[i]) { bits |= src.mask[i]!; continue; }
-          idx[k] = i; wt[k] = w; k++; sw += w;
-        }
-      }
-      if (sw < 0.5) {
-        mask[o] = bits || MASK_NODATA;
-        wr[o] = NaN;
-        if (un) un[o] = NaN;
-        if (co) co[o] = NaN;
-        continue;
-      }
-      let re = 0, im = 0, u = 0, c = 0;
-      for (let j = 0; j < k; j++) {
-        const i = idx[j]!, w = wt[j]!;
-        re += w * Math.cos(src.wrappedRad[i]!);
-        im += w * Math.sin(src.wrappedRad[i]!);
-        if (un) u += w * src.unwrappedRad![i]!;
-        if (co) c += w * src.coherence![i]!;
-      }
-      wr[o] = Math.atan2(im, re);
-      if (un) un[o] = u / sw;
-      if (co) co[o] = c / sw;
-    }
-  }
-  return { size: n, wrappedRad: wr, unwrappedRad: un, coherence: co, mask };
+  const off = (src.size - n) / 2; // source coordinate = output-frame coordinate + off
+  const r = resampleLayers({ ...src, width: src.size, height: src.size }, n, n, (x, y, at) => {
+    const [ix, iy] = inversePoint(a, n, x, y);
+    at[0] = ix + off;
+    at[1] = iy + off;
+  });
+  return { size: n, wrappedRad: r.wrappedRad, unwrappedRad: r.unwrappedRad, coherence: r.coherence, mask: r.mask };
 }
 
 /**

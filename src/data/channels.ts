@@ -180,3 +180,8 @@ export function makeChannels(layers: PhaseLayers, format: ChannelFormat, opts: C
   }
   return out;
 }
+
+/** What a format needs beyond the phase. */
+export function formatNeeds(format: ChannelFormat): { dem: boolean; coherence: boolean } {
+  return { dem: format.includes('d'), coherence: format.includes('c') };
+}

@@ -7,13 +7,12 @@
  * so pixel (size/2, size/2) is the centre point (as synth/dem.ts resampleAround). Product pixel
  * coordinates follow GDAL: pixel (col, row) covers col..col+1, row..row+1.
  *
- * Resampling is bilinear over the valid (unmasked) neighbours, renormalised; an output pixel is
- * masked when less than half of its bilinear weight falls on valid pixels. Wrapped phase is
- * resampled as the complex signal exp(i phi) and its angle taken: averaging angles directly would
- * smear every fringe edge (-pi next to +pi averages to 0).
+ * Resampling is bilinear over the valid (unmasked) neighbours, through the one resampler
+ * (`resample.ts`: wrapped phase as exp(iφ), masked when less than half the weight is valid).
  */
 import { InputError } from '../core/errors.js';
-import { MASK_NODATA, lonLatToPixel, productExtent, type Product } from '../io/licsar.js';
+import { resampleLayers } from './resample.js';
+import { lonLatToPixel, productExtent, type Product } from '../io/licsar.js';
 import { type CentreBox } from '../core/box.js';
 
 /** Mean Earth radius (IUGG), metres, as synth/dem.ts. */
@@ -116,74 +115,22 @@ export function cutWindow(p: Product, at: LonLat, opts: CutOptions = {}): Window
   return w;
 }
 
-/** Resample the product onto a window grid (see the module comment). */
+/**
+ * Resample the product onto a window grid (bilinear through `data/resample.ts`; see the module
+ * comment). Pixels outside the product are masked MASK_NODATA.
+ */
 export function resampleWindow(p: Product, g: WindowGrid, name?: string): Window {
-  const n = g.size * g.size;
-  const wrapped = new Float32Array(n);
-  const unwrapped = p.unwrappedRad ? new Float32Array(n) : null;
-  const coherence = p.coherence ? new Float32Array(n) : null;
-  const mask = new Uint8Array(n);
-  const { width, height } = p;
-  let masked = 0;
   const dLat = g.spacingM * DEG_PER_M;
   const dLon = dLat / Math.cos((g.centre.lat * Math.PI) / 180);
   const half = g.size / 2;
-  const idx = [0, 0, 0, 0];
-  const wt = [0, 0, 0, 0];
-  for (let r = 0; r < g.size; r++) {
-    const lat = g.centre.lat + (half - r) * dLat;
-    const fy = (lat - p.geo.north) / p.geo.dLat - 0.5;
-    const y0 = Math.floor(fy);
-    const ty = fy - y0;
-    for (let c = 0; c < g.size; c++) {
-      const o = r * g.size + c;
-      const lon = g.centre.lon + (c - half) * dLon;
-      const fx = (lon - p.geo.west) / p.geo.dLon - 0.5;
-      const x0 = Math.floor(fx);
-      const tx = fx - x0;
-      // Outside the raster's outer edge: no data. Inside, bilinear neighbours are clamped to the
-      // edge rows/columns (the outer half pixel takes the edge value).
-      const inside = fx >= -0.5 && fy >= -0.5 && fx <= width - 0.5 && fy <= height - 0.5;
-      let k = 0;
-      let bits = 0;
-      if (inside) {
-        for (let dy = 0; dy < 2; dy++) {
-          const cy = Math.min(height - 1, Math.max(0, y0 + dy));
-          const wy = dy ? ty : 1 - ty;
-          for (let dx = 0; dx < 2; dx++) {
-            const w = (dx ? tx : 1 - tx) * wy;
-            if (w <= 0) continue;
-            const i = cy * width + Math.min(width - 1, Math.max(0, x0 + dx));
-            if (p.mask[i]) { bits |= p.mask[i]!; continue; }
-            idx[k] = i; wt[k] = w; k++;
-          }
-        }
-      }
-      let sw = 0;
-      for (let j = 0; j < k; j++) sw += wt[j]!;
-      if (!inside || sw < 0.5) {
-        mask[o] = inside ? (bits || MASK_NODATA) : MASK_NODATA;
-        wrapped[o] = NaN;
-        if (unwrapped) unwrapped[o] = NaN;
-        if (coherence) coherence[o] = NaN;
-        masked++;
-        continue;
-      }
-      let re = 0, im = 0, u = 0, cc = 0;
-      for (let j = 0; j < k; j++) {
-        const i = idx[j]!, w = wt[j]!;
-        const ph = p.wrappedRad[i]!;
-        re += w * Math.cos(ph);
-        im += w * Math.sin(ph);
-        if (unwrapped) u += w * p.unwrappedRad![i]!;
-        if (coherence) cc += w * p.coherence![i]!;
-      }
-      wrapped[o] = Math.atan2(im, re);
-      if (unwrapped) unwrapped[o] = u / sw;
-      if (coherence) coherence[o] = cc / sw;
-    }
-  }
-  return { ...g, name, wrappedRad: wrapped, unwrappedRad: unwrapped, coherence, mask, maskedFraction: masked / n };
+  const r = resampleLayers(p, g.size, g.size, (c, row, at) => {
+    at[0] = (g.centre.lon + (c - half) * dLon - p.geo.west) / p.geo.dLon - 0.5;
+    at[1] = (g.centre.lat + (half - row) * dLat - p.geo.north) / p.geo.dLat - 0.5;
+  });
+  return {
+    ...g, name, wrappedRad: r.wrappedRad, unwrappedRad: r.unwrappedRad, coherence: r.coherence, mask: r.mask,
+    maskedFraction: r.maskedCount / (g.size * g.size),
+  };
 }
 
 export interface ScanGridOptions {

@@ -15,7 +15,7 @@ import { evalFigure } from './figures.js';
 import { boxReport, classReport, confusion, denormaliseBox, histogram, type BoxReport, type ClassReport, type ConfusionMatrix, type ScoredSample, type Summary } from './metrics.js';
 import { predict } from '../engine/network.js';
 import { CLASS_NAMES, NONE_CLASS } from '../core/classes.js';
-import type { TrainedModel } from '../scan/predict.js';
+import { type TrainedModel } from '../engine/trained-model.js';
 
 /** One evaluated sample. */
 export interface EvalRow {

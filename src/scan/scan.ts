@@ -16,27 +16,8 @@ import {
   DEFAULT_WINDOW_KM, MODEL_SIZE_PX, type LonLat, type LonLatBox, type PixelBox, type Window,
 } from '../data/windows.js';
 import type { CentreBox } from '../core/box.js';
+import type { Detector, ModelOutput } from './detector.js';
 import { CLASS_NAMES, NONE_CLASS, type ClassName } from '../core/classes.js';
-
-/** One network output: class probabilities and the box [cx, cy, halfWidth, halfHeight] / input size. */
-export interface ModelOutput {
-  readonly probs: readonly number[];
-  readonly box: readonly [number, number, number, number];
-}
-
-/** The network as scan sees it: a batch of H x W x C inputs in, one output per input. */
-export type ScanModel = (inputs: Float32Array[]) => Promise<ModelOutput[]>;
-
-/** What a model needs to be fed. */
-export interface ModelSpec {
-  readonly run: ScanModel;
-  readonly format: ChannelFormat;
-  /** Input side in pixels (224). */
-  readonly size: number;
-  /** Shown in reports: the model directory, or a note that it is a stand-in. */
-  readonly name: string;
-  readonly batchSize?: number;
-}
 
 export interface ScanOptions {
   /**
@@ -159,7 +140,7 @@ export function toPrediction(p: Product, w: Window, out: ModelOutput): WindowPre
   return { ...base, boxWindow, polygon: windowBoxCorners(w, boxWindow), boxLonLat, boxPixels: lonLatBoxToPixels(p, boxLonLat) };
 }
 
-async function runBatches(model: ModelSpec, inputs: Float32Array[], onDone: (n: number) => void): Promise<ModelOutput[]> {
+async function runBatches(model: Detector, inputs: Float32Array[], onDone: (n: number) => void): Promise<ModelOutput[]> {
   const bs = Math.max(1, model.batchSize ?? 16);
   const out: ModelOutput[] = [];
   for (let i = 0; i < inputs.length; i += bs) {
@@ -182,7 +163,7 @@ function isDetection(p: WindowPrediction): p is Detection {
  * detections with class probability >= minScore merged by NMS (ranked by probability x how
  * central the box is in its window).
  */
-export async function scanProduct(p: Product, model: ModelSpec, opts: ScanOptions = {}): Promise<SceneResult> {
+export async function scanProduct(p: Product, model: Detector, opts: ScanOptions = {}): Promise<SceneResult> {
   const problem = formatProblem(p, model.format);
   if (problem) throw new InputError(problem);
   const sizeKm = opts.sizeKm ?? DEFAULT_WINDOW_KM;
@@ -272,7 +253,7 @@ export interface ScanAllResult {
  * Find every product under `paths`, read and scan each; a bad product is reported and skipped.
  * Products are read one at a time, so memory stays bounded on a folder of hundreds.
  */
-export async function scanAll(paths: readonly string[], model: ModelSpec, opts: ScanAllOptions = {}): Promise<ScanAllResult> {
+export async function scanAll(paths: readonly string[], model: Detector, opts: ScanAllOptions = {}): Promise<ScanAllResult> {
   const found = discoverProducts(paths, opts.discover);
   const failures: ScanFailure[] = [];
   const fail = (f: ScanFailure): void => {

@@ -10,7 +10,7 @@
  */
 import { InputError } from '../core/errors.js';
 import type { ChannelFormat } from '../data/channels.js';
-import type { ModelOutput, ModelSpec } from './scan.js';
+import type { ModelOutput, Detector } from './detector.js';
 
 /** Sum of a w x h plane over (2r+1)^2 neighbourhoods (clipped at the edges), by an integral image. */
 function boxSum(a: Float64Array, w: number, h: number, r: number): Float64Array {
@@ -128,7 +128,7 @@ export function standInPredict(x: Float32Array, size: number, channels: number, 
 }
 
 /** The stand-in as a scan model (channel format with a wrapped channel; default www). */
-export function standInModel(format: ChannelFormat = 'www', size = 224): ModelSpec {
+export function standInModel(format: ChannelFormat = 'www', size = 224): Detector {
   const k = format.indexOf('w');
   if (k < 0) throw new InputError(`the stand-in model reads wrapped phase; channel format ${format} has no w channel`);
   const C = format.length;

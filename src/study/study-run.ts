@@ -19,11 +19,11 @@ import { IDENTITY } from '../data/augment.js';
 import { loadRealTraining } from '../data/real.js';
 import { evaluateDataset, scoreRows, type EvalReport, type EvalRow } from '../evaluate/evaluate.js';
 import { denormaliseBox } from '../evaluate/metrics.js';
-import { loadTrainedModel, type TrainedModel } from '../scan/predict.js';
-import { DEFAULT_TRAIN_CONFIG, MODEL_META_KEY, splitIndices, train, type ModelMeta, type TrainConfig } from '../train/train.js';
+import { DEFAULT_TRAIN_CONFIG, splitIndices, train, type TrainConfig } from '../train/train.js';
 import { runName, saveResult, type RunResult, type StudyScores } from './study.js';
 import { predict, type NetworkVariant } from '../engine/network.js';
 import { CLASS_NAMES } from '../core/classes.js';
+import { loadTrainedModel, type TrainedModel, MODEL_META_KEY, type ModelMeta } from '../engine/trained-model.js';
 
 export interface StudyBudget {
   readonly epochs: number;

@@ -34,6 +34,7 @@ import { Feeder, prefetch, type BatchData, type BatchRequest, type DataSource, t
 import { curvesFigure } from '../evaluate/figures.js';
 import { loadModel, saveModel } from '../engine/io-handler.js';
 import { boxReport, denormaliseBox, type ScoredSample } from '../evaluate/metrics.js';
+import { MODEL_META_KEY, type ModelMeta } from '../engine/trained-model.js';
 import { buildNetwork, predict, trainStep, type NetworkVariant } from '../engine/network.js';
 import { CLASS_NAMES, NONE_CLASS } from '../core/classes.js';
 
@@ -154,20 +155,6 @@ export const CHECKPOINT_DIR = 'checkpoint';
 export const TRAIN_LOG = 'train.log.jsonl';
 export const CURVES_PNG = 'curves.png';
 /** Key of the model metadata (in model.json userDefinedMetadata) that predict/eval read. */
-export const MODEL_META_KEY = 'calderaModel';
-
-export interface ModelMeta {
-  readonly channelFormat: ChannelFormat;
-  readonly inputSize: number;
-  readonly classes: readonly string[];
-  readonly arch: NetworkVariant;
-  readonly epoch: number;
-  readonly imagesSeen: number;
-  /** How the box is encoded: normalised centre and half-sizes of the input square. */
-  readonly box: 'cx/W, cy/H, halfWidth/W, halfHeight/H';
-  readonly source: string;
-}
-
 /** Learning rate at global step `step` of `total`: linear warm-up from lr/10, then cosine down to lr/50 (or constant). */
 export function learningRateAt(step: number, total: number, lr: number, schedule: 'cosine' | 'constant', warmupSteps: number): number {
   if (warmupSteps > 0 && step < warmupSteps) return lr * (0.1 + 0.9 * (step / warmupSteps));

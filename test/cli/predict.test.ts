@@ -12,7 +12,7 @@ import { decodePng } from '../../src/io/png.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { buildNetwork } from '../../src/engine/network.js';
 import { saveModel } from '../../src/engine/io-handler.js';
-import { MODEL_META_KEY } from '../../src/train/train.js';
+import { MODEL_META_KEY } from '../../src/engine/trained-model.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-cli-predict-'));

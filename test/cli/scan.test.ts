@@ -10,7 +10,7 @@ import { formatProblem, scanAll, scanProduct } from '../../src/scan/scan.js';
 import { ScanWriter, sceneRecords, toFeatureCollection } from '../../src/scan/output.js';
 import { scanFigure } from '../../src/scan/figure.js';
 import { standInModel } from '../../src/scan/stand-in.js';
-import { negatePhase } from '../../src/scan/scan-model.js';
+import { negatePhase } from '../../src/scan/detector.js';
 import { scanCommand } from '../../src/cli/scan.js';
 import { bump, fakeProduct, thresholdModel } from '../helpers/products.js';
 

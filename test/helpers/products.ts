@@ -1,7 +1,7 @@
 /** Synthetic in-memory products and a fake network for scan / window / augmentation tests. */
 import { wrapPhase } from '../../src/core/raster.js';
 import type { Product } from '../../src/io/licsar.js';
-import type { ModelOutput, ModelSpec } from '../../src/scan/scan.js';
+import type { ModelOutput, Detector } from '../../src/scan/detector.js';
 
 export interface FakeProductOptions {
   width: number;
@@ -58,7 +58,7 @@ export function bump(lon0: number, lat0: number, rKm: number, amp: number): (lon
  * by more than `threshold` rad are "deformation"; their bounding box is the box, class sill with
  * probability 0.9 when there are at least `minPixels` of them, else none. Records every call.
  */
-export function thresholdModel(opts: { background: number; threshold?: number; minPixels?: number; size?: number; channels?: number } = { background: 0.5 }): ModelSpec & { calls: number[] } {
+export function thresholdModel(opts: { background: number; threshold?: number; minPixels?: number; size?: number; channels?: number } = { background: 0.5 }): Detector & { calls: number[] } {
   const size = opts.size ?? 224;
   const C = opts.channels ?? 3;
   const thr = opts.threshold ?? 0.5;

@@ -15,15 +15,13 @@ import { isInputError } from '../../src/core/errors.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { buildNetwork, predict } from '../../src/engine/network.js';
 import { saveModel } from '../../src/engine/io-handler.js';
-import {
-  boxToInput, DEFAULT_MODEL_DIR, loadTrainedModel, prepareInput, predictRaster, readInterferogram, readRaster,
-  resampleToSquare, squareFit,
-} from '../../src/scan/predict.js';
-import { MODEL_META_KEY } from '../../src/train/train.js';
+import { trainedDetector } from '../../src/scan/detector.js';
+import { boxToInput, prepareInput, predictRaster, readInterferogram, readRaster, resampleToSquare, squareFit } from '../../src/scan/predict.js';
 import { toExample } from '../../src/data/inputs.js';
 import { sceneConfig, sceneForIndex } from '../../src/data/generate.js';
 import { buildTerrain } from '../../src/data/terrain-source.js';
 import { losToPhaseArray } from '../../src/physics/units.js';
+import { DEFAULT_MODEL_DIR, loadTrainedModel, MODEL_META_KEY } from '../../src/engine/trained-model.js';
 
 await initBackend();
 const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-predict-'));
@@ -86,7 +84,7 @@ test('non-square input: resampled pixels and mapped boxes land on the same input
   const up = resampleToSquare(Float32Array.from({ length: 200 }, (_, i) => i % 20), small);
   const b = boxToInput([40 / 64, 32 / 64, 0, 0], small);
   assert.ok(Math.abs(b.x - ((40.5 * 20) / 64 - 0.5)) < 1e-9);
-  assert.equal(up[32 * 64 + 40], Math.floor(b.x + 0.5)); // the input pixel under the centre
+  assert.ok(Math.abs(up[32 * 64 + 40]! - b.x) < 1e-4); // bilinear: the input coordinate under the centre
 });
 
 test('readRaster: .npy and GeoTIFF in; wrong shape, all-NaN, multi-band, unknown type out with clear errors', async () => {
@@ -152,9 +150,10 @@ test('loadTrainedModel: clear errors for missing, corrupt, truncated and non-cal
 
 test('a DEM-channel model without a DEM is a clear error; with one it runs', async () => {
   const tm = await loadTrainedModel(await savedModel('wwd'));
+  const d = await trainedDetector(tm);
   const r = { width: 64, height: 64, phaseRad: new Float32Array(64 * 64).fill(1) };
-  assert.throws(() => predictRaster(tm, r), (e: unknown) => isInputError(e) && /needs a DEM: pass --dem/.test((e as Error).message));
-  const res = predictRaster(tm, r, { demM: new Float32Array(64 * 64).fill(500) });
+  await assert.rejects(predictRaster(d, r), (e: unknown) => isInputError(e) && /needs a DEM: pass --dem/.test((e as Error).message));
+  const res = await predictRaster(d, r, { demM: new Float32Array(64 * 64).fill(500) });
   assert.equal(res.probabilities.length, 3);
   tm.model.dispose();
 });
@@ -175,8 +174,8 @@ test('predict sees the same input as training (toExample) and maps the box to in
   const direct = predict(tm.model, x);
   const probs = direct.classProbs.dataSync();
   const box = direct.box.dataSync();
-  const res = predictRaster(tm, raster, { symmetric: true });
-  const plain = predictRaster(tm, raster);
+  const res = await predictRaster(await trainedDetector(tm, { symmetric: true }), raster);
+  const plain = await predictRaster(await trainedDetector(tm), raster);
   for (let j = 0; j < 3; j++) assert.ok(Math.abs(plain.probabilities[j]! - probs[j]!) < 1e-6);
   assert.ok(Math.abs(plain.box.x - box[0]! * 224) < 1e-3);
   assert.ok(Math.abs(plain.box.halfHeight - box[3]! * 224) < 1e-3);

@@ -20,8 +20,8 @@ import { evaluateDataset, scoreRows } from '../../src/evaluate/evaluate.js';
 import { Feeder } from '../../src/data/feeder.js';
 import { loadModel, saveModel } from '../../src/engine/io-handler.js';
 import { predict } from '../../src/engine/network.js';
-import { loadTrainedModel } from '../../src/scan/predict.js';
 import { CHECKPOINT_DIR, CURVES_PNG, DEFAULT_TRAIN_CONFIG, TRAIN_LOG, train, type EpochRecord, type TrainConfig } from '../../src/train/train.js';
+import { loadTrainedModel } from '../../src/engine/trained-model.js';
 
 await initBackend();
 const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-e2e-'));

@@ -1,0 +1,125 @@
+/**
+ * The detector: the network as every inference path sees it (`predict`, `scan`, `eval`, and later
+ * the web page and queue workers). A batch of H×W×C inputs in (channels last, made by
+ * `data/channels.ts`), one output per input: class probabilities in CLASS_NAMES order and the box
+ * [cx, cy, halfWidth, halfHeight] / input size. Sign symmetry (run the negated phase too and
+ * average) lives here, once.
+ *
+ * `loadDetector` gives the trained network (`engine/trained-model.ts`; tfjs imported lazily, so
+ * `scan --model stand-in` and the scan tests never start it) or the stand-in heuristic.
+ */
+import { InputError } from '../core/errors.js';
+import type { ChannelFormat } from '../data/channels.js';
+import { standInModel } from './stand-in.js';
+
+/** One answer: class probabilities and the box [cx, cy, halfWidth, halfHeight] / input size. */
+export interface ModelOutput {
+  readonly probs: readonly number[];
+  readonly box: readonly [number, number, number, number];
+  /** With sign symmetry: the answer on the negated input alone (`probs`/`box` average both). */
+  readonly negated?: { readonly probs: readonly number[]; readonly box: readonly [number, number, number, number] };
+}
+
+/** A batch of H×W×C inputs in, one output per input. */
+export type RunBatch = (inputs: Float32Array[]) => Promise<ModelOutput[]>;
+
+/** A network ready to be fed: how to run it and what it takes. */
+export interface Detector {
+  readonly run: RunBatch;
+  readonly format: ChannelFormat;
+  /** Input side in pixels (224). */
+  readonly size: number;
+  /** Shown in reports: the model directory, or a note that it is a stand-in. */
+  readonly name: string;
+  readonly batchSize?: number;
+}
+
+export interface LoadDetectorOptions {
+  /** Stand-in only: the channel format to feed it (default www). */
+  readonly format?: ChannelFormat | undefined;
+  readonly batchSize?: number;
+  /**
+   * Also run every input with its phase negated and average the two answers: processors disagree
+   * on the sign convention, and sources both inflate and deflate.
+   */
+  readonly symmetric?: boolean;
+}
+
+/** Negate the phase channels (u, w) of an H×W×C input; rescaled u and wrapped/π w are odd in the phase. */
+export function negatePhase(x: Float32Array, format: ChannelFormat): Float32Array {
+  const C = format.length;
+  const phaseCh = [...format].map((ch) => ch === 'u' || ch === 'w');
+  const out = new Float32Array(x.length);
+  for (let i = 0; i < x.length; i++) out[i] = phaseCh[i % C] ? -x[i]! : x[i]!;
+  return out;
+}
+
+/** Raw forward pass over a batch: probabilities [n×3] and boxes [n×4]. */
+export type Forward = (inputs: Float32Array[]) => { probs: Float32Array; boxes: Float32Array };
+
+/** A detector from a forward pass: batching checks and optional sign symmetry. */
+export function detectorFromForward(forward: Forward, spec: Omit<Detector, 'run'>, symmetric = false): Detector {
+  const C = spec.format.length;
+  const px = spec.size * spec.size * C;
+  const pick = (a: { probs: Float32Array; boxes: Float32Array }, i: number): { probs: number[]; box: [number, number, number, number] } => ({
+    probs: [0, 1, 2].map((j) => a.probs[i * 3 + j]!),
+    box: [0, 1, 2, 3].map((j) => a.boxes[i * 4 + j]!) as [number, number, number, number],
+  });
+  return {
+    ...spec,
+    run: async (inputs: Float32Array[]): Promise<ModelOutput[]> => {
+      inputs.forEach((x, i) => {
+        if (x.length !== px) throw new Error(`input ${i} has ${x.length} values, expected ${spec.size}x${spec.size}x${C}`);
+      });
+      const a = forward(inputs);
+      if (!symmetric) return inputs.map((_, i) => pick(a, i));
+      const b = forward(inputs.map((x) => negatePhase(x, spec.format)));
+      return inputs.map((_, i) => {
+        const pa = pick(a, i), pb = pick(b, i);
+        return {
+          probs: pa.probs.map((v, j) => (v + pb.probs[j]!) / 2),
+          box: pa.box.map((v, j) => (v + pb.box[j]!) / 2) as unknown as [number, number, number, number],
+          negated: pb,
+        };
+      });
+    },
+  };
+}
+
+/** 'stand-in' gives the heuristic stand-in; otherwise a directory saved by `caldera train` (default models/default). */
+export async function loadDetector(spec: string | undefined, opts: LoadDetectorOptions = {}): Promise<Detector> {
+  if (spec === 'stand-in') return standInModel(opts.format ?? 'www');
+  if (opts.format) throw new InputError('format is for the stand-in model; a trained model records its own channel format');
+  const { DEFAULT_MODEL_DIR, loadTrainedModel } = await import('../engine/trained-model.js');
+  let tm: Awaited<ReturnType<typeof loadTrainedModel>>;
+  try {
+    tm = await loadTrainedModel(spec ?? DEFAULT_MODEL_DIR);
+  } catch (e) {
+    if (spec === undefined) {
+      throw new InputError(`no model given and the default model cannot be loaded (${(e as Error).message}); ` +
+        'train one (caldera train) and pass its directory, or try the pipeline with the stand-in', { cause: e });
+    }
+    throw e;
+  }
+  return trainedDetector(tm, opts);
+}
+
+/** The detector of a loaded trained model (tfjs forward passes). */
+export async function trainedDetector(tm: import('../engine/trained-model.js').TrainedModel, opts: LoadDetectorOptions = {}): Promise<Detector> {
+  const [{ predict }, { tf }] = await Promise.all([import('../engine/network.js'), import('../engine/backend.js')]);
+  const { size, format } = tm;
+  const C = format.length;
+  const forward: Forward = (inputs) => {
+    const px = size * size * C;
+    const flat = new Float32Array(inputs.length * px);
+    inputs.forEach((x, i) => flat.set(x, i * px));
+    const x = tf.tensor4d(flat, [inputs.length, size, size, C]);
+    const { classProbs, box } = predict(tm.model, x);
+    const probs = classProbs.dataSync() as Float32Array;
+    const boxes = box.dataSync() as Float32Array;
+    tf.dispose([x, classProbs, box]);
+    return { probs, boxes };
+  };
+  const name = `${tm.dir.replace(/[\\/]+$/, '')}${opts.symmetric ? ' (sign-symmetric)' : ''}`;
+  return detectorFromForward(forward, { format, size, batchSize: opts.batchSize ?? 16, name }, opts.symmetric ?? false);
+}
