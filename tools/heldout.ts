@@ -20,6 +20,7 @@ import { findCheckpoint, STATE_JSON, type CheckpointFile } from '../src/engine/c
 import { evaluateDataset, reportFigure, reportText, scoreRows } from '../src/evaluate/evaluate.js';
 import { CHECKPOINT_DIR, CURVES_PNG, TRAIN_LOG, type TrainState } from '../src/train/train.js';
 import { loadTrainedModel } from '../src/engine/trained-model.js';
+import { trainedDetector } from '../src/scan/detector.js';
 
 interface Opts { run: string; test: string; out: string; before: string[]; commands: string[]; notes: string[]; synthCommand?: string; json: boolean }
 
@@ -61,7 +62,7 @@ async function main(): Promise<void> {
   const volcanoes = dem.kind === 'procedural' ? [] : [...dem.volcanoes];
   const tm = await loadTrainedModel(o.run);
   const t0 = performance.now();
-  const rows = await evaluateDataset(tm, o.test, { batch: 32, workers: 1 });
+  const rows = await evaluateDataset(await trainedDetector(tm), o.test, { batch: 32, workers: 1 });
   const evalSeconds = (performance.now() - t0) / 1000;
   const params = tm.model.countParams();
   tm.model.dispose();

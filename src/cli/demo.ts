@@ -15,6 +15,7 @@ import { num, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';
 import { DEFAULT_MODEL_DIR, loadTrainedModel } from '../engine/trained-model.js';
+import { trainedDetector } from '../scan/detector.js';
 
 export const demoCommand = command('demo', 'the quick start: generate labelled synthetic interferograms, run the bundled model on them, draw both', '[--out DIR] [--count N]', {
   out: { type: 'string', help: 'output directory', default: 'caldera-demo', value: 'DIR' },
@@ -34,7 +35,7 @@ export const demoCommand = command('demo', 'the quick start: generate labelled s
   let summary = '';
   if (fs.existsSync(path.join(DEFAULT_MODEL_DIR, 'model.json'))) {
     const tm = await loadTrainedModel(DEFAULT_MODEL_DIR);
-    const rows = await evaluateDataset(tm, dataDir, { workers: 0 });
+    const rows = await evaluateDataset(await trainedDetector(tm), dataDir, { workers: 0 });
     tm.model.dispose();
     const byIndex = new Map(rows.map((r) => [r.index, r]));
     predictions = samples.map((s) => {

@@ -6,6 +6,7 @@ import { bool, num, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar, type ProgressBar } from './progress.js';
 import { DEFAULT_MODEL_DIR, loadTrainedModel } from '../engine/trained-model.js';
+import { trainedDetector } from '../scan/detector.js';
 
 export const evalFlags = {
   model: { type: 'string', help: 'model directory (default: the bundled models/default)', value: 'DIR' },
@@ -23,7 +24,7 @@ export async function runEval(p: Parsed): Promise<number> {
   const data = requireStr(p, 'data');
   const tm = await loadTrainedModel(modelDir);
   let bar: ProgressBar | null = null;
-  const rows = await evaluateDataset(tm, data, {
+  const rows = await evaluateDataset(await trainedDetector(tm), data, {
     batch: num(p, 'batch') ?? 32, workers: num(p, 'workers') ?? 1,
     onProgress: (done, total) => {
       bar ??= progressBar('eval', total, { unit: 'ifg', quiet: bool(p, 'quiet') || bool(p, 'json') });

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * `caldera` command line: parses arguments and calls the library; computes nothing itself.
- * Errors about the user's input print as one line `caldera: ...` and exit with status 2;
- * anything else is a bug and prints its stack (exit 1).
+ * Errors about the user's input (`InputError`, the library's one boundary error) print as one line
+ * `caldera <command>: ...` and exit with status 2; anything else (a RangeError from a stack overflow
+ * included) is a bug: its stack, a line asking for a report, exit 1.
  */
 import { isInputError } from '../core/errors.js';
 import { COMMANDS } from './commands.js';
@@ -43,7 +44,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     return (await c.run(rest)) ?? 0;
   } catch (e) {
-    if (isInputError(e) || e instanceof RangeError) {
+    if (isInputError(e)) {
       process.stderr.write(`caldera ${cmd}: ${(e as Error).message}\n`);
       return 2;
     }
@@ -53,5 +54,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => { process.exitCode = code; },
-  (e: unknown) => { process.stderr.write(`caldera: internal error: ${(e as Error)?.stack ?? String(e)}\n`); process.exitCode = 1; },
+  (e: unknown) => {
+    process.stderr.write(`caldera: internal error: ${(e as Error)?.stack ?? String(e)}\n` +
+      'caldera: this is a bug in caldera, not a problem with your input: please report it with the command you ran and the lines above\n');
+    process.exitCode = 1;
+  },
 );

@@ -44,7 +44,7 @@ export async function runPredict(p: Parsed): Promise<number> {
         writeFileAtomicSync(path.join(pngDir, name), encodePng(predictionFigure(r, res, path.basename(file))));
       }
     } catch (e) {
-      if (!isInputError(e) && !(e instanceof RangeError)) throw e;
+      if (!isInputError(e)) throw e;
       process.stderr.write(`caldera predict: ${(e as Error).message}\n`);
       failed++;
     }

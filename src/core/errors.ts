@@ -1,9 +1,12 @@
 /**
- * An error about the user's input (a bad file, a bad parameter). The CLI prints its message as one
- * line and exits non-zero; anything else that is thrown is a bug. Messages name the file and the
- * problem, e.g. `N40E014.hgt: expected 2884802 bytes (1201x1201 int16), got 1000`.
+ * An error about the user's input (a bad file, a bad parameter): the one error type at the
+ * library's boundary. The CLI prints its message as one line and exits with status 2; anything
+ * else that is thrown is a bug. Messages name the file or the option (not a command-line flag) and
+ * the problem, e.g. `N40E014.hgt: expected 2884802 bytes (1201x1201 int16), got 1000`.
+ * It is a RangeError (a value out of its range), so code that validates parameters with it can
+ * still be caught as one.
  */
-export class InputError extends Error {
+export class InputError extends RangeError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'InputError';

@@ -47,16 +47,6 @@ export function finiteRange(a: ArrayLike<number>): [number, number] {
   return lo <= hi ? [lo, hi] : [NaN, NaN];
 }
 
-/** Largest absolute finite value (0 when there is none). */
-export function maxAbs(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const v = Math.abs(a[i]!);
-    if (v > m) m = v;
-  }
-  return m;
-}
-
 /** Wrap phase (radians) to (-pi, pi]. */
 export function wrapPhase(phaseRad: number): number {
   const twoPi = 2 * Math.PI;

@@ -16,6 +16,7 @@
 import type { Rng } from '../core/rng.js';
 import { resampleLayers } from './resample.js';
 import { type CentreBox } from '../core/box.js';
+import { InputError } from '../core/errors.js';
 
 export type Flip = 'none' | 'ud' | 'lr' | 'both';
 export const FLIPS: readonly Flip[] = ['none', 'ud', 'lr', 'both'];
@@ -143,7 +144,7 @@ export function sourceToOutput(b: CentreBox, srcSize: number, outSize: number): 
  * used in turn (each floor or ceil of its share), in a random order.
  */
 export function balancedPlan(classes: readonly string[], factor: number, rng: Rng): number[] {
-  if (!(factor > 0)) throw new RangeError(`augmentation factor must be > 0, got ${factor}`);
+  if (!(factor > 0)) throw new InputError(`augmentation factor must be > 0, got ${factor}`);
   const by = new Map<string, number[]>();
   classes.forEach((c, i) => by.set(c, [...(by.get(c) ?? []), i]));
   if (by.size === 0) return [];

@@ -9,13 +9,14 @@
  */
 import { wrapPhase } from '../core/raster.js';
 import type { Rng } from '../core/rng.js';
+import { InputError } from '../core/errors.js';
 
 export const CHANNEL_FORMATS = ['uuu', 'uud', 'www', 'wwd', 'rid', 'u', 'w', 'wc', 'wwc'] as const;
 export type ChannelFormat = (typeof CHANNEL_FORMATS)[number];
 
 export function parseChannelFormat(s: string): ChannelFormat {
   if ((CHANNEL_FORMATS as readonly string[]).includes(s)) return s as ChannelFormat;
-  throw new RangeError(`unknown channel format '${s}' (expected one of ${CHANNEL_FORMATS.join(', ')})`);
+  throw new InputError(`unknown channel format '${s}' (expected one of ${CHANNEL_FORMATS.join(', ')})`);
 }
 
 export function channelCount(f: ChannelFormat): number {
@@ -141,11 +142,11 @@ export function makeChannels(layers: PhaseLayers, format: ChannelFormat, opts: C
     return out;
   };
   const demCh = (): Float32Array => {
-    if (!layers.dem) throw new RangeError(`channel format '${format}' needs a DEM, and this sample has none`);
+    if (!layers.dem) throw new InputError(`channel format '${format}' needs a DEM, and this sample has none`);
     return rescaleMinMax(layers.dem, invalid);
   };
   const cohCh = (): Float32Array => {
-    if (!layers.coherence) throw new RangeError(`channel format '${format}' needs coherence, and this sample has none`);
+    if (!layers.coherence) throw new InputError(`channel format '${format}' needs coherence, and this sample has none`);
     const out = new Float32Array(n);
     for (let i = 0; i < n; i++) out[i] = invalid[i] ? 0 : 2 * layers.coherence[i]! - 1;
     return out;
@@ -153,7 +154,7 @@ export function makeChannels(layers: PhaseLayers, format: ChannelFormat, opts: C
 
   const planes: Float32Array[] = [];
   if (format === 'rid') {
-    if (!layers.dem) throw new RangeError("channel format 'rid' needs a DEM, and this sample has none");
+    if (!layers.dem) throw new InputError("channel format 'rid' needs a DEM, and this sample has none");
     const amp = radarAmplitude(layers.dem, width, height, layers.spacingM ?? 90, layers.headingDeg ?? 348);
     const wr = wrappedRad();
     const re = new Float32Array(n), im = new Float32Array(n);

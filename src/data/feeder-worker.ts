@@ -13,7 +13,7 @@ makeProducer(workerData as FeederInit).then((produce) => {
       const transfer = [data.x.buffer as ArrayBuffer, ...(data.xNeg ? [data.xNeg.buffer as ArrayBuffer] : [])];
       post({ type: 'batch', id: m.id, data }, transfer);
     } catch (e) {
-      post({ type: 'error', id: m.id, message: (e as Error).message, input: isInputError(e) || e instanceof RangeError });
+      post({ type: 'error', id: m.id, message: (e as Error).message, input: isInputError(e) });
     }
   });
   post({ type: 'ready' });

@@ -5,7 +5,6 @@
  * on the negated interferograms, and how often the two answers agree). Inputs come from the feeder
  * (`toExample`, sign +1, masked pixels 0), exactly as in training and prediction.
  */
-import * as tf from '@tensorflow/tfjs';
 import { readManifest } from '../data/dataset.js';
 import { InputError } from '../core/errors.js';
 import type { Canvas } from '../io/draw.js';
@@ -13,9 +12,9 @@ import { type CentreBox } from '../core/box.js';
 import { Feeder, prefetch, type BatchRequest } from '../data/feeder.js';
 import { evalFigure } from './figures.js';
 import { boxReport, classReport, confusion, denormaliseBox, histogram, type BoxReport, type ClassReport, type ConfusionMatrix, type ScoredSample, type Summary } from './metrics.js';
-import { predict } from '../engine/network.js';
 import { CLASS_NAMES, NONE_CLASS } from '../core/classes.js';
-import { type TrainedModel } from '../engine/trained-model.js';
+import type { Detector } from '../scan/detector.js';
+import { argmax } from '../core/arrays.js';
 
 /** One evaluated sample. */
 export interface EvalRow {
@@ -104,40 +103,31 @@ export interface EvaluateOptions {
   readonly onProgress?: (done: number, total: number) => void;
 }
 
-/** Run `tm` over every sample of dataset `dataDir` (each as given and negated). */
-export async function evaluateDataset(tm: TrainedModel, dataDir: string, o: EvaluateOptions = {}): Promise<EvalRow[]> {
+/** Run detector `d` (the one inference path, `scan/detector.ts`) over every sample of dataset `dataDir`, each as given and negated. */
+export async function evaluateDataset(d: Detector, dataDir: string, o: EvaluateOptions = {}): Promise<EvalRow[]> {
   const m = readManifest(dataDir);
-  if (m.settings.size !== tm.size) throw new InputError(`${dataDir}: samples are ${m.settings.size} px, the model takes ${tm.size}`);
+  if (m.settings.size !== d.size) throw new InputError(`${dataDir}: samples are ${m.settings.size} px, the model takes ${d.size}`);
   const indices = m.shards.flatMap((s) => Array.from({ length: s.count }, (_, j) => s.start + j));
   if (indices.length === 0) throw new InputError(`${dataDir}: the dataset has no samples yet`);
   const batch = o.batch ?? 32;
   const reqs: BatchRequest[] = [];
   for (let i = 0; i < indices.length; i += batch) reqs.push({ indices: indices.slice(i, i + batch), augmentSeed: null, withNegated: true });
-  const feeder = await Feeder.start({ source: { kind: 'dataset', dir: dataDir }, format: tm.format }, o.workers ?? 1);
+  const feeder = await Feeder.start({ source: { kind: 'dataset', dir: dataDir }, format: d.format }, o.workers ?? 1);
   const rows: EvalRow[] = [];
   o.onProgress?.(0, indices.length);
   try {
     for await (const b of prefetch(feeder, reqs, 2)) {
-      const shape: [number, number, number, number] = [b.n, b.size, b.size, b.channels];
-      const x = tf.tensor4d(b.x, shape);
-      const xn = tf.tensor4d(b.xNeg!, shape);
-      const r = predict(tm.model, x);
-      const rn = predict(tm.model, xn);
-      const probs = r.classProbs.dataSync();
-      const boxes = r.box.dataSync();
-      const negProbs = rn.classProbs.dataSync();
-      tf.dispose([x, xn, r.classProbs, r.box, rn.classProbs, rn.box]);
-      const argmax = (p: ArrayLike<number>, j: number): number => {
-        let k = 0;
-        for (let c = 1; c < 3; c++) if (p[j * 3 + c]! > p[j * 3 + k]!) k = c;
-        return k;
-      };
+      const px = b.size * b.size * b.channels;
+      const split = (x: Float32Array): Float32Array[] => Array.from({ length: b.n }, (_, j) => x.subarray(j * px, (j + 1) * px));
+      const outs = await d.run(split(b.x));
+      const negs = await d.run(split(b.xNeg!));
       for (let j = 0; j < b.n; j++) {
+        const out = outs[j]!;
         rows.push({
           index: b.indices[j]!, terrain: b.terrain[j]!, trueClass: b.classIndex[j]!,
-          predictedClass: argmax(probs, j), predictedClassNegated: argmax(negProbs, j),
-          probabilities: Array.from(probs.subarray(j * 3, j * 3 + 3)),
-          trueBox: b.boxesPx[j] ?? null, predictedBox: denormaliseBox(boxes.subarray(j * 4, j * 4 + 4), b.size, b.size),
+          predictedClass: argmax(out.probs), predictedClassNegated: argmax(negs[j]!.probs),
+          probabilities: [...out.probs],
+          trueBox: b.boxesPx[j] ?? null, predictedBox: denormaliseBox(out.box, b.size, b.size),
         });
       }
       o.onProgress?.(rows.length, indices.length);

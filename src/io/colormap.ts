@@ -15,6 +15,7 @@
  */
 import type { Raster } from '../core/raster.js';
 import type { Canvas } from './draw.js';
+import { maxAbsFinite } from '../core/arrays.js';
 
 /** An sRGB colour as bytes 0..255. */
 export type Rgb = [number, number, number];
@@ -342,15 +343,6 @@ export function finiteMinMax(a: ArrayLike<number>): [number, number] {
     if (v > hi) hi = v;
   }
   return lo <= hi ? [lo, hi] : [NaN, NaN];
-}
-
-function maxAbsFinite(a: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const v = Math.abs(a[i]!);
-    if (v > m && v !== Infinity) m = v;
-  }
-  return m;
 }
 
 /** Values → RGBA with a sequential map (default viridis) between min and max (default: finite range). */

@@ -26,6 +26,7 @@ import { wrapPhase } from '../core/raster.js';
 import { losToPhaseArray, C_BAND_WAVELENGTH_M } from '../physics/units.js';
 import { InputError } from '../core/errors.js';
 import { readGeoTiff, type GeoReference, type GeoTiffRead } from './geotiff.js';
+import { maxAbs } from '../core/arrays.js';
 
 /** Default coherence threshold (see the module comment for why 0.3). */
 export const DEFAULT_MIN_COHERENCE = 0.3;
@@ -290,12 +291,6 @@ function maxFinite(a: Float32Array): number {
   return m;
 }
 
-function maxAbsFinite(a: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) { const v = Math.abs(a[i]!); if (v > m) m = v; }
-  return m;
-}
-
 /** Coherence as 0..1: uint8 (or values above 1) are read as 0..255. */
 function normaliseCoherence(r: GeoTiffRead, name: string, notes: string[]): Float32Array {
   const d = r.raster.data;
@@ -349,7 +344,7 @@ export async function readProduct(files: ProductFiles, opts: ReadProductOptions 
   if (plain) {
     const name = path.basename(files.raster!);
     const d = plain.raster.data;
-    const big = maxAbsFinite(d);
+    const big = maxAbs(d);
     if (units === 'm') {
       source = 'los-metres';
       if (big > 20) notes.push(`${name}: LOS values up to ${big.toFixed(1)} "metres"; are these millimetres or radians? (--units)`);
@@ -364,7 +359,7 @@ export async function readProduct(files: ProductFiles, opts: ReadProductOptions 
   }
   if (pha) {
     wrapped = pha.raster.data;
-    const big = maxAbsFinite(wrapped);
+    const big = maxAbs(wrapped);
     if (big > Math.PI + 0.01) notes.push(`${path.basename(files.diffPha!)}: wrapped phase reaches ${big.toFixed(2)} rad (> pi); wrapped again`);
     if (big > Math.PI + 0.01) wrapped = wrapped.map((v) => wrapPhase(v));
   } else {

@@ -8,6 +8,7 @@
  * in metres -> metres; volume change in m^3 -> metres).
  */
 
+import { InputError } from '../core/errors.js';
 export interface Displacement {
   east: number;
   north: number;
@@ -31,7 +32,7 @@ export function displacementGrid(
 ): DisplacementGrid {
   const width = xs.length;
   const height = ys.length;
-  if (width === 0 || height === 0) throw new RangeError(`grid needs at least one column and row, got ${width}x${height}`);
+  if (width === 0 || height === 0) throw new InputError(`grid needs at least one column and row, got ${width}x${height}`);
   const n = width * height;
   if (out) {
     if (out.width !== width || out.height !== height || out.east.length !== n || out.north.length !== n || out.up.length !== n) {
@@ -52,9 +53,9 @@ export function gridAxes(
   sourceCol = (width - 1) / 2, sourceRow = (height - 1) / 2,
 ): { xs: Float64Array; ys: Float64Array } {
   if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0) {
-    throw new RangeError(`gridAxes: size must be positive integers, got ${width}x${height}`);
+    throw new InputError(`gridAxes: size must be positive integers, got ${width}x${height}`);
   }
-  if (!(pixelM > 0) || !Number.isFinite(pixelM)) throw new RangeError(`gridAxes: pixelM must be > 0, got ${pixelM}`);
+  if (!(pixelM > 0) || !Number.isFinite(pixelM)) throw new InputError(`gridAxes: pixelM must be > 0, got ${pixelM}`);
   const xs = new Float64Array(width);
   const ys = new Float64Array(height);
   for (let c = 0; c < width; c++) xs[c] = (c - sourceCol) * pixelM;

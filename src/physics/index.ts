@@ -19,6 +19,7 @@ export {
 export {
   C_BAND_WAVELENGTH_M, losToPhaseArray, losToPhaseRad, phaseToLosArray, phaseToLosM, type PhaseConvention, type PhaseSign,
 } from './units.js';
+import { InputError } from '../core/errors.js';
 
 /** A Mogi point source. */
 export interface MogiSourceSpec extends MogiSource {
@@ -40,11 +41,11 @@ export const SOURCE_KINDS: readonly SourceKind[] = ['mogi', 'dyke', 'sill', 'fau
 
 /** Throw a one-line RangeError naming the bad parameter (prefixed with the source kind). */
 export function validateSource(source: Source): void {
-  if (source === null || typeof source !== 'object') throw new RangeError(`source must be an object, got ${String(source)}`);
+  if (source === null || typeof source !== 'object') throw new InputError(`source must be an object, got ${String(source)}`);
   const kind: unknown = (source as { kind?: unknown }).kind;
   if (kind === 'mogi') validateMogi(source as MogiSourceSpec, 'mogi');
   else if (kind === 'dyke' || kind === 'sill' || kind === 'fault') validateOkada(source as RectangleSourceSpec, kind);
-  else throw new RangeError(`source.kind must be one of ${SOURCE_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
+  else throw new InputError(`source.kind must be one of ${SOURCE_KINDS.join(', ')}, got ${JSON.stringify(kind)}`);
 }
 
 /**

@@ -14,6 +14,7 @@
  */
 
 /** Nominal Sentinel-1 headings (degrees clockwise from north) and IW incidence range (degrees). */
+import { InputError } from '../core/errors.js';
 export const S1_ASCENDING_HEADING_DEG = 348;
 export const S1_DESCENDING_HEADING_DEG = 192;
 export const S1_INCIDENCE_MIN_DEG = 29;
@@ -26,8 +27,8 @@ const DEG = Math.PI / 180;
 
 /** Ground-to-satellite unit vector for a right-looking SAR; RangeError on bad angles. */
 export function losUnitVector(headingDeg: number, incidenceDeg: number): LosVector {
-  if (!Number.isFinite(headingDeg)) throw new RangeError(`los: headingDeg must be finite, got ${headingDeg}`);
-  if (!(incidenceDeg >= 0 && incidenceDeg < 90)) throw new RangeError(`los: incidenceDeg must be in [0, 90), got ${incidenceDeg}`);
+  if (!Number.isFinite(headingDeg)) throw new InputError(`los: headingDeg must be finite, got ${headingDeg}`);
+  if (!(incidenceDeg >= 0 && incidenceDeg < 90)) throw new InputError(`los: incidenceDeg must be in [0, 90), got ${incidenceDeg}`);
   const h = headingDeg * DEG;
   const t = incidenceDeg * DEG;
   const st = Math.sin(t);

@@ -13,6 +13,7 @@
  * the horizontal displacement peaks at r = d / sqrt(2), where it is 2 / (3 sqrt 3) ~ 0.385 of that.
  */
 import { displacementGrid, type Displacement, type DisplacementGrid } from './grid.js';
+import { InputError } from '../core/errors.js';
 
 export interface MogiSource {
   /** Depth of the source, metres, positive down (> 0). */
@@ -26,11 +27,11 @@ export interface MogiSource {
 /** Throw a one-line RangeError naming the first bad parameter. */
 export function validateMogi(s: MogiSource, label = 'mogi'): void {
   for (const k of ['depthM', 'volumeChangeM3'] as const) {
-    if (typeof s[k] !== 'number' || !Number.isFinite(s[k])) throw new RangeError(`${label}: ${k} must be a finite number, got ${String(s[k])}`);
+    if (typeof s[k] !== 'number' || !Number.isFinite(s[k])) throw new InputError(`${label}: ${k} must be a finite number, got ${String(s[k])}`);
   }
-  if (!(s.depthM > 0)) throw new RangeError(`${label}: depthM must be > 0 (positive down), got ${s.depthM}`);
+  if (!(s.depthM > 0)) throw new InputError(`${label}: depthM must be > 0 (positive down), got ${s.depthM}`);
   const nu = s.poisson ?? 0.25;
-  if (typeof nu !== 'number' || !(nu >= 0 && nu <= 0.5)) throw new RangeError(`${label}: poisson must be in [0, 0.5], got ${String(nu)}`);
+  if (typeof nu !== 'number' || !(nu >= 0 && nu <= 0.5)) throw new InputError(`${label}: poisson must be in [0, 0.5], got ${String(nu)}`);
 }
 
 /**

@@ -27,6 +27,7 @@
  * slipM or openingM doubles every component; sources can be superposed by adding fields.
  */
 import { displacementGrid, type Displacement, type DisplacementGrid } from './grid.js';
+import { InputError } from '../core/errors.js';
 
 /** A rectangle in Okada's frame (any consistent length unit). */
 export interface Okada85Fault {
@@ -280,19 +281,19 @@ export function okada85(x: number, y: number, f: Okada85Fault): Okada85Displacem
 /** Throw a one-line RangeError naming the first bad parameter of a rectangular source. */
 export function validateOkada(s: OkadaSource, label = 'okada'): void {
   const requireFinite = (name: string, v: unknown): void => {
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new RangeError(`${label}: ${name} must be a finite number, got ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new InputError(`${label}: ${name} must be a finite number, got ${String(v)}`);
   };
   for (const k of ['depthM', 'lengthM', 'widthM', 'strikeDeg', 'dipDeg'] as const) requireFinite(k, s[k]);
   for (const k of ['rakeDeg', 'slipM', 'openingM', 'poisson'] as const) if (s[k] !== undefined) requireFinite(k, s[k]);
-  if (s.depthM < 0) throw new RangeError(`${label}: depthM must be >= 0 (positive down), got ${s.depthM}`);
-  if (!(s.lengthM > 0)) throw new RangeError(`${label}: lengthM must be > 0, got ${s.lengthM}`);
-  if (!(s.widthM > 0)) throw new RangeError(`${label}: widthM must be > 0, got ${s.widthM}`);
-  if (s.dipDeg < 0 || s.dipDeg > 90) throw new RangeError(`${label}: dipDeg must be in [0, 90], got ${s.dipDeg}`);
+  if (s.depthM < 0) throw new InputError(`${label}: depthM must be >= 0 (positive down), got ${s.depthM}`);
+  if (!(s.lengthM > 0)) throw new InputError(`${label}: lengthM must be > 0, got ${s.lengthM}`);
+  if (!(s.widthM > 0)) throw new InputError(`${label}: widthM must be > 0, got ${s.widthM}`);
+  if (s.dipDeg < 0 || s.dipDeg > 90) throw new InputError(`${label}: dipDeg must be in [0, 90], got ${s.dipDeg}`);
   const nu = s.poisson ?? 0.25;
-  if (nu < 0 || nu > 0.5) throw new RangeError(`${label}: poisson must be in [0, 0.5], got ${nu}`);
+  if (nu < 0 || nu > 0.5) throw new InputError(`${label}: poisson must be in [0, 0.5], got ${nu}`);
   const top = s.depthM - (s.widthM / 2) * Math.sin(s.dipDeg * DEG);
   if (top < -1e-9 * s.widthM) {
-    throw new RangeError(`${label}: rectangle breaches the surface (top depth = depthM - widthM/2*sin(dipDeg) = ${top.toPrecision(4)} m < 0); increase depthM or reduce widthM`);
+    throw new InputError(`${label}: rectangle breaches the surface (top depth = depthM - widthM/2*sin(dipDeg) = ${top.toPrecision(4)} m < 0); increase depthM or reduce widthM`);
   }
 }
 

@@ -10,6 +10,7 @@
  * toward the satellite. Sentinel-1 C band: lambda = 0.055465763 m (5.405 GHz), ~2.77 cm of LOS per fringe.
  */
 
+import { InputError } from '../core/errors.js';
 export const C_BAND_WAVELENGTH_M = 0.055465763;
 
 export type PhaseSign = 1 | -1;
@@ -25,8 +26,8 @@ export interface PhaseConvention {
 function metresPerRadian(opts: PhaseConvention | undefined): number {
   const wl = opts?.wavelengthM ?? C_BAND_WAVELENGTH_M;
   const sign = opts?.sign ?? -1;
-  if (!(wl > 0) || !Number.isFinite(wl)) throw new RangeError(`units: wavelengthM must be > 0, got ${wl}`);
-  if (sign !== 1 && sign !== -1) throw new RangeError(`units: sign must be 1 or -1, got ${String(sign)}`);
+  if (!(wl > 0) || !Number.isFinite(wl)) throw new InputError(`units: wavelengthM must be > 0, got ${wl}`);
+  if (sign !== 1 && sign !== -1) throw new InputError(`units: sign must be 1 or -1, got ${String(sign)}`);
   return (sign * wl) / (4 * Math.PI);
 }
 

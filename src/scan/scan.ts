@@ -18,6 +18,7 @@ import {
 import type { CentreBox } from '../core/box.js';
 import type { Detector, ModelOutput } from './detector.js';
 import { CLASS_NAMES, NONE_CLASS, type ClassName } from '../core/classes.js';
+import { argmax } from '../core/arrays.js';
 
 export interface ScanOptions {
   /**
@@ -115,12 +116,6 @@ export function windowInput(w: Window, format: ChannelFormat): Float32Array {
     coherence: w.coherence ?? undefined,
     mask: w.mask,
   }, format);
-}
-
-function argmax(a: readonly number[]): number {
-  let k = 0;
-  for (let i = 1; i < a.length; i++) if (a[i]! > a[k]!) k = i;
-  return k;
 }
 
 /** Turn a model output on a window into a geo-referenced prediction. */

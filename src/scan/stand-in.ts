@@ -11,6 +11,7 @@
 import { InputError } from '../core/errors.js';
 import type { ChannelFormat } from '../data/channels.js';
 import type { ModelOutput, Detector } from './detector.js';
+import { median } from '../core/arrays.js';
 
 /** Sum of a w x h plane over (2r+1)^2 neighbourhoods (clipped at the edges), by an integral image. */
 function boxSum(a: Float64Array, w: number, h: number, r: number): Float64Array {
@@ -64,12 +65,6 @@ export function fringeRateMap(phase: Float32Array, valid: Uint8Array, size: numb
     }
   }
   return out;
-}
-
-function median(a: number[]): number {
-  if (a.length === 0) return 0;
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** One stand-in prediction on an H x W x C input whose channel `k` is wrapped phase / pi. */

@@ -24,6 +24,7 @@ import { runName, saveResult, type RunResult, type StudyScores } from './study.j
 import { predict, type NetworkVariant } from '../engine/network.js';
 import { CLASS_NAMES } from '../core/classes.js';
 import { loadTrainedModel, type TrainedModel, MODEL_META_KEY, type ModelMeta } from '../engine/trained-model.js';
+import { trainedDetector } from '../scan/detector.js';
 
 export interface StudyBudget {
   readonly epochs: number;
@@ -117,7 +118,7 @@ export async function executeRun(spec: RunSpec, onEvent: (e: RunEvent) => void =
   }
   const tm = await loadTrainedModel(modelDir);
   try {
-    const test = toScores(scoreRows(await evaluateDataset(tm, spec.testDir, { workers: 0 })));
+    const test = toScores(scoreRows(await evaluateDataset(await trainedDetector(tm), spec.testDir, { workers: 0 })));
     const real = spec.realDir ? toScores(scoreRows(await evaluateReal(tm, spec.realDir))) : undefined;
     const result: RunResult = {
       format: spec.format, seed: spec.seed, test, real,

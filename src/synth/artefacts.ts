@@ -16,6 +16,7 @@ import type { Rng } from '../core/rng.js';
 import { phaseToLosArray, C_BAND_WAVELENGTH_M } from '../physics/units.js';
 import { gaussianField, orbitalRamp, type SpectralCache } from './atmosphere.js';
 import { decorrelationNoise } from './coherence.js';
+import { InputError } from '../core/errors.js';
 
 // ---------------------------------------------------------------------------------------------
 // Unwrapping errors
@@ -61,7 +62,7 @@ export function unwrappingErrors(rng: Rng, o: UnwrappingErrorOptions): Unwrappin
   const [cMin, cMax] = o.count ?? [1, 3];
   const [rMin, rMax] = o.radiusPx ?? [6, 30];
   const maxCycles = Math.max(1, Math.round(o.maxCycles ?? 2));
-  if (!(rMin > 0 && rMax >= rMin)) throw new RangeError(`radiusPx must be 0 < min <= max, got [${rMin}, ${rMax}]`);
+  if (!(rMin > 0 && rMax >= rMin)) throw new InputError(`radiusPx must be 0 < min <= max, got [${rMin}, ${rMax}]`);
   const cycles = new Int8Array(width * height);
   const allowed: number[] = [];
   if (o.near) for (let i = 0; i < o.near.length; i++) if (o.near[i]) allowed.push(i);
@@ -150,11 +151,11 @@ const COARSE = 64;
 /** Long-wavelength atmospheric delay (m), zero mean, max |value| = maxAbsM over the crop. */
 export function longWavelengthAtmosphere(rng: Rng, o: LongWavelengthOptions, cache?: SpectralCache): Raster {
   const { width, height } = o;
-  if (!(o.maxAbsM >= 0)) throw new RangeError(`maxAbsM must be >= 0, got ${o.maxAbsM}`);
+  if (!(o.maxAbsM >= 0)) throw new InputError(`maxAbsM must be >= 0, got ${o.maxAbsM}`);
   const kind = o.kind ?? 'screen';
   if (kind !== 'screen') return orbitalRamp(rng, { width, height, maxAbsM: o.maxAbsM, quadratic: kind === 'quadratic' });
   const extent = o.extent ?? 4;
-  if (!(extent >= 1)) throw new RangeError(`extent must be >= 1, got ${extent}`);
+  if (!(extent >= 1)) throw new InputError(`extent must be >= 1, got ${extent}`);
   const side = Math.max(width, height) * o.spacingM * extent;
   const coarseM = side / COARSE;
   // No upper wavelength cut: the point is the long wavelengths.

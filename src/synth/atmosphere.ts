@@ -26,6 +26,7 @@ import { raster, type Raster } from '../core/raster.js';
 import type { Rng } from '../core/rng.js';
 import { isPowerOfTwo, nextPowerOfTwo } from '../core/fft.js';
 import { C_BAND_WAVELENGTH_M } from '../physics/units.js';
+import { InputError } from '../core/errors.js';
 
 /** Sentinel-1 C-band wavelength (m), as SyInterferoPy's atmosphere_topo. */
 /** Sentinel-1 C-band wavelength (m), re-exported from physics. */
@@ -359,9 +360,9 @@ export interface FieldGrid {
 
 function checkGrid(g: FieldGrid): void {
   if (!Number.isInteger(g.width) || !Number.isInteger(g.height) || g.width <= 0 || g.height <= 0) {
-    throw new RangeError(`field size must be positive integers, got ${g.width}x${g.height}`);
+    throw new InputError(`field size must be positive integers, got ${g.width}x${g.height}`);
   }
-  if (!(g.spacingM > 0)) throw new RangeError(`spacingM must be > 0, got ${g.spacingM}`);
+  if (!(g.spacingM > 0)) throw new InputError(`spacingM must be > 0, got ${g.spacingM}`);
 }
 
 /** Copy the real (which = 0) or imaginary (1) part of the work grid, crop, remove mean, unit std. */
@@ -510,7 +511,7 @@ function scaleToMaxAbs(a: Float32Array, maxAbs: number): Float32Array {
  * 224 x 224: ~2-3 ms with a `cache`, ~6-7 ms without (the filter is rebuilt) - pass one.
  */
 export function turbulentScreen(rng: Rng, opts: TurbulentScreenOptions, cache?: SpectralCache): Raster {
-  if (!(opts.maxAbsM >= 0)) throw new RangeError(`maxAbsM must be >= 0, got ${opts.maxAbsM}`);
+  if (!(opts.maxAbsM >= 0)) throw new InputError(`maxAbsM must be >= 0, got ${opts.maxAbsM}`);
   const f = gaussianField(rng, opts, turbulenceSpectrum(opts), cache);
   return raster(opts.width, opts.height, scaleToMaxAbs(f, opts.maxAbsM));
 }

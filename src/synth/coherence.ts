@@ -16,6 +16,7 @@
  */
 import type { Rng } from '../core/rng.js';
 import { FastStream, gaussianField, type FieldGrid, type SpectralCache, type Spectrum } from './atmosphere.js';
+import { InputError } from '../core/errors.js';
 
 export interface IncoherenceOptions extends FieldGrid {
   /** Correlation length of the exponential-covariance field (m); default 5000 (SyInterferoPy's cov_Lc). */
@@ -60,7 +61,7 @@ export function incoherenceFromField(values: Float32Array, threshold: number): I
 export function incoherenceSpectrum(opts: Pick<IncoherenceOptions, 'correlationLengthM' | 'model'> = {}): Spectrum {
   if (opts.model === 'syinterferopy') return { kind: 'syinterferopy' };
   const L = opts.correlationLengthM ?? 5000;
-  if (!(L > 0)) throw new RangeError(`correlationLengthM must be > 0, got ${L}`);
+  if (!(L > 0)) throw new InputError(`correlationLengthM must be > 0, got ${L}`);
   return { kind: 'exponentialCovariance', correlationLengthM: L };
 }
 
@@ -120,7 +121,7 @@ export interface DecorrelationOptions {
 /** Zero-mean Gaussian phase noise (rad), std from `decorrelationStdRad(coherence[i], looks)`. */
 export function decorrelationNoise(rng: Rng, coherence: Float32Array, opts: DecorrelationOptions = {}): Float32Array {
   const looks = opts.looks ?? 20;
-  if (!(looks >= 1)) throw new RangeError(`looks must be >= 1, got ${looks}`);
+  if (!(looks >= 1)) throw new InputError(`looks must be >= 1, got ${looks}`);
   const st = new FastStream(rng);
   const out = new Float32Array(coherence.length);
   for (let i = 0; i < out.length; i++) {

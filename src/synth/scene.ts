@@ -26,6 +26,8 @@ import { boxFromDeformation } from './labels.js';
 import { type CentreBox } from '../core/box.js';
 import { classOfSource, sampleSource, scaleSource, type SourceKind } from './sources.js';
 import { type ClassName } from '../core/classes.js';
+import { maxAbs } from '../core/arrays.js';
+import { InputError } from '../core/errors.js';
 
 /** A DEM region and the point deformation is anchored to (a volcano, or any land point). */
 export interface TerrainDraw {
@@ -158,12 +160,6 @@ function offsets(n: number, from: number, step: number, s: number, spacingM: num
   return a;
 }
 
-function maxAbs(a: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) { const v = Math.abs(a[i]!); if (v > m) m = v; }
-  return m;
-}
-
 /** A coarse LOS field around the source, for the magnitude and placement checks. */
 interface CoarseField { readonly n: number; readonly half: number; readonly los: Float32Array; readonly maxAbs: number }
 
@@ -291,7 +287,7 @@ export function generateScene(
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const terrain = terrainProvider(rng);
     if (terrain.dem.width < size || terrain.dem.height < size) {
-      throw new RangeError(`terrain '${terrain.name}' is ${terrain.dem.width}x${terrain.dem.height}, smaller than the ${size}px scene`);
+      throw new InputError(`terrain '${terrain.name}' is ${terrain.dem.width}x${terrain.dem.height}, smaller than the ${size}px scene`);
     }
     const geom = drawGeometry(rng, cfg);
     const cohThreshold = rng.uniform(cfg.cohThresholdRange[0], cfg.cohThresholdRange[1]);

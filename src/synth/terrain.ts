@@ -19,6 +19,7 @@
 import { raster, type Raster } from '../core/raster.js';
 import type { Rng } from '../core/rng.js';
 import { gaussianFieldPair, type SpectralCache, type Spectrum } from './atmosphere.js';
+import { InputError } from '../core/errors.js';
 
 export type EdificeKind = 'stratocone' | 'caldera';
 
@@ -544,8 +545,8 @@ function place(rng: Rng, w: number, h: number, lo = 0.2, hi = 0.8): [number, num
 export function proceduralDem(rng: Rng, opts: ProceduralDemOptions, cache?: SpectralCache): ProceduralDem {
   const { width: w, height: h } = opts;
   const dx = opts.spacingM ?? 90;
-  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 8 || h < 8) throw new RangeError(`DEM size must be integers >= 8, got ${w}x${h}`);
-  if (!(dx > 0)) throw new RangeError(`spacingM must be > 0, got ${dx}`);
+  if (!Number.isInteger(w) || !Number.isInteger(h) || w < 8 || h < 8) throw new InputError(`DEM size must be integers >= 8, got ${w}x${h}`);
+  if (!(dx > 0)) throw new InputError(`spacingM must be > 0, got ${dx}`);
   const coastP = opts.coast === undefined ? 0.35 : opts.coast === true ? 1 : opts.coast === false ? 0 : opts.coast;
   const z = new Float64Array(w * h);
   const g: Grid = { w, h, dx, z };

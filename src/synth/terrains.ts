@@ -10,6 +10,7 @@ import { Rng } from '../core/rng.js';
 import { createSpectralCache, spectralSizeFor } from './atmosphere.js';
 import type { TerrainDraw, TerrainProvider } from './scene.js';
 import { proceduralDem } from './terrain.js';
+import { InputError } from '../core/errors.js';
 
 export interface DemRegion {
   readonly name: string;
@@ -29,7 +30,7 @@ function randomLandPixel(rng: Rng, dem: Raster, margin: number): { x: number; y:
 }
 
 export function regionTerrain(regions: readonly DemRegion[], anywhereOnLand = 0.2): TerrainProvider {
-  if (regions.length === 0) throw new RangeError('no DEM regions to draw terrain from');
+  if (regions.length === 0) throw new InputError('no DEM regions to draw terrain from');
   return (rng: Rng): TerrainDraw => {
     const r = rng.pick(regions);
     const centre = { x: Math.floor(r.dem.width / 2), y: Math.floor(r.dem.height / 2) };

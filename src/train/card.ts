@@ -4,6 +4,7 @@
  */
 import type { EvalReport } from '../evaluate/evaluate.js';
 import type { TrainState } from './train.js';
+import { median } from '../core/arrays.js';
 
 /** One training run (a later stage starts from the previous stage's model with --init). */
 export interface TrainStage {
@@ -25,12 +26,6 @@ export interface CardInput {
 
 const r3 = (v: number): number => Math.round(v * 1000) / 1000;
 const r2 = (v: number): number => Math.round(v * 100) / 100;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 function stageRecord(st: TrainStage): Record<string, unknown> {
   const { state } = st;

@@ -22,6 +22,7 @@ import { loadModel, saveModel } from '../../src/engine/io-handler.js';
 import { predict } from '../../src/engine/network.js';
 import { CHECKPOINT_DIR, CURVES_PNG, DEFAULT_TRAIN_CONFIG, TRAIN_LOG, train, type EpochRecord, type TrainConfig } from '../../src/train/train.js';
 import { loadTrainedModel } from '../../src/engine/trained-model.js';
+import { trainedDetector } from '../../src/scan/detector.js';
 
 await initBackend();
 const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-e2e-'));
@@ -114,7 +115,7 @@ test('errors: an existing run without --resume, a resume with other settings, to
 
 test('eval of the trained model: scores over the dataset, with the negated inputs', async () => {
   const tm = await loadTrainedModel(RUN);
-  const rows = await evaluateDataset(tm, DATA, { batch: 16, workers: 0 });
+  const rows = await evaluateDataset(await trainedDetector(tm), DATA, { batch: 16, workers: 0 });
   tm.model.dispose();
   assert.equal(rows.length, 36);
   const r = scoreRows(rows);
