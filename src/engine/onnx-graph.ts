@@ -26,10 +26,11 @@
  */
 import onnxProto from 'onnx-proto';
 
-/** The protobufjs `onnx` namespace (onnx-proto is CommonJS, hence the default import). */
-export const onnx = onnxProto.onnx;
-/** Namespace type alias for users of the raw protobuf classes. */
-export type OnnxModelProto = onnxProto.onnx.ModelProto;
+/**
+ * The protobufjs `onnx` namespace, values and types (`onnx.ModelProto`, `onnx.IGraphProto`, …);
+ * onnx-proto is CommonJS, hence the default import and the alias.
+ */
+export import onnx = onnxProto.onnx;
 
 /** Element types the builder supports (a subset of `TensorProto.DataType`). */
 export type OnnxElemType = 'float32' | 'int64' | 'int32' | 'bool';
@@ -120,7 +121,7 @@ function product(dims: readonly number[]): number {
 }
 
 /** Build a TensorProto (checks that the element count matches the dims). */
-export function makeTensor(name: string, data: OnnxTensorData, dims: readonly number[]): onnxProto.onnx.TensorProto {
+export function makeTensor(name: string, data: OnnxTensorData, dims: readonly number[]): onnx.TensorProto {
   if (dims.some((d) => !Number.isInteger(d) || d < 0)) throw new Error(`onnx tensor ${name}: bad dims [${dims}]`);
   if (product(dims) !== data.length) {
     throw new Error(`onnx tensor ${name}: ${data.length} values for dims [${dims}] (${product(dims)})`);
@@ -133,8 +134,8 @@ export function makeTensor(name: string, data: OnnxTensorData, dims: readonly nu
   });
 }
 
-function makeValueInfo(name: string, elem: OnnxElemType, shape: readonly OnnxDim[] | null): onnxProto.onnx.ValueInfoProto {
-  const tensorType: onnxProto.onnx.TypeProto.ITensor = { elemType: DATA_TYPE[elem] };
+function makeValueInfo(name: string, elem: OnnxElemType, shape: readonly OnnxDim[] | null): onnx.ValueInfoProto {
+  const tensorType: onnx.TypeProto.ITensor = { elemType: DATA_TYPE[elem] };
   if (shape != null) {
     tensorType.shape = {
       dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })),
@@ -145,7 +146,7 @@ function makeValueInfo(name: string, elem: OnnxElemType, shape: readonly OnnxDim
 
 const AT = onnx.AttributeProto.AttributeType;
 
-function makeAttribute(name: string, v: OnnxAttrValue): onnxProto.onnx.AttributeProto {
+function makeAttribute(name: string, v: OnnxAttrValue): onnx.AttributeProto {
   if (typeof v === 'number') return onnx.AttributeProto.create({ name, type: AT.FLOAT, f: v });
   if (typeof v === 'string') return onnx.AttributeProto.create({ name, type: AT.STRING, s: new TextEncoder().encode(v) });
   if (Array.isArray(v)) {
@@ -171,10 +172,10 @@ function makeAttribute(name: string, v: OnnxAttrValue): onnxProto.onnx.Attribute
  */
 export class OnnxGraphBuilder {
   private readonly opts: Required<Omit<OnnxGraphOptions, 'extraOpsets' | 'docString'>> & Pick<OnnxGraphOptions, 'extraOpsets' | 'docString'>;
-  private readonly inputs: onnxProto.onnx.ValueInfoProto[] = [];
-  private readonly outputs: onnxProto.onnx.ValueInfoProto[] = [];
-  private readonly initializers: onnxProto.onnx.TensorProto[] = [];
-  private readonly nodes: onnxProto.onnx.NodeProto[] = [];
+  private readonly inputs: onnx.ValueInfoProto[] = [];
+  private readonly outputs: onnx.ValueInfoProto[] = [];
+  private readonly initializers: onnx.TensorProto[] = [];
+  private readonly nodes: onnx.NodeProto[] = [];
   private readonly metadata = new Map<string, string>();
   private readonly defined = new Set<string>();
   private counter = 0;
@@ -268,7 +269,7 @@ export class OnnxGraphBuilder {
   }
 
   /** The ModelProto (protobufjs object). */
-  toModelProto(): onnxProto.onnx.ModelProto {
+  toModelProto(): onnx.ModelProto {
     const opsetImport = [{ domain: '', version: this.opts.opset }];
     for (const [domain, version] of Object.entries(this.opts.extraOpsets ?? {})) opsetImport.push({ domain, version });
     return onnx.ModelProto.create({
@@ -295,6 +296,6 @@ export class OnnxGraphBuilder {
 }
 
 /** Decode .onnx bytes (throws protobufjs's error on corrupt data). */
-export function decodeModel(bytes: Uint8Array): onnxProto.onnx.ModelProto {
+export function decodeModel(bytes: Uint8Array): onnx.ModelProto {
   return onnx.ModelProto.decode(bytes);
 }
