@@ -10,8 +10,8 @@
  * (the machine is shared: other processes on the cores lower the figures).
  */
 import * as os from 'node:os';
-import { initBackend } from '../src/model/backend.js';
-import { buildNetwork, predict, type NetworkVariant } from '../src/model/network.js';
+import { initBackend } from '../src/engine/backend.js';
+import { buildNetwork, predict, type NetworkVariant } from '../src/engine/network.js';
 import { layersModelToOnnx } from '../src/engine/onnx-export.js';
 import { OnnxEngine } from '../src/engine/onnx-engine.js';
 

@@ -14,7 +14,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { decodeModel } from './onnx-graph.js';
 import { exportOnnxFromDir } from './onnx-export.js';
 

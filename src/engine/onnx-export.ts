@@ -29,9 +29,9 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { InputError } from '../io/errors.js';
+import { InputError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { readArtifacts, INTEGRITY_KEY, MODEL_JSON } from '../model/io-handler.js';
+import { readArtifacts, INTEGRITY_KEY, MODEL_JSON } from './io-handler.js';
 import { OnnxGraphBuilder, int, type OnnxDim } from './onnx-graph.js';
 
 /** One weight tensor, tfjs layout (Conv2D kernel [kH,kW,Cin,Cout], Dense kernel [in,out]). */

@@ -6,10 +6,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../../src/model/backend.js';
-import { buildNetwork, predict, type NetworkVariant } from '../../src/model/network.js';
-import { DEFAULT_MODEL_DIR, loadTrainedModel, prepareInput } from '../../src/model/predict.js';
-import { isInputError } from '../../src/io/errors.js';
+import { initBackend } from '../../src/engine/backend.js';
+import { buildNetwork, predict, type NetworkVariant } from '../../src/engine/network.js';
+import { DEFAULT_MODEL_DIR, loadTrainedModel } from '../../src/engine/trained-model.js';
+import { prepareInput } from '../../src/scan/predict.js';
+import { isInputError } from '../../src/core/errors.js';
 import { decodeModel, onnx } from '../../src/engine/onnx-graph.js';
 import {
   describeInputPreparation, exportOnnxFile, exportOnnxFromDir, layersModelToOnnx, topologyToOnnx,
