@@ -3,6 +3,7 @@ import type { Command } from './command.js';
 import { deformCommand } from './deform.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { labelCommand } from './label.js';
 import { predictCommand } from './predict.js';
 import { scanCommand } from './scan.js';
@@ -19,6 +20,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   train: trainCommand,
   eval: evalCommand,
   predict: predictCommand,
+  export: exportCommand,
   scan: scanCommand,
   label: labelCommand,
   study: studyCommand,

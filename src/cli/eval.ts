@@ -5,8 +5,9 @@ import { evaluateDataset, reportFigure, reportText, scoreRows } from '../evaluat
 import { bool, num, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar, type ProgressBar } from './progress.js';
-import { DEFAULT_MODEL_DIR, loadTrainedModel } from '../engine/trained-model.js';
-import { trainedDetector } from '../scan/detector.js';
+import { DEFAULT_MODEL_DIR } from '../engine/trained-model.js';
+import { loadDetector } from '../scan/detector.js';
+import { engineOf } from './engine.js';
 
 export const evalFlags = {
   model: { type: 'string', help: 'model directory (default: the bundled models/default)', value: 'DIR' },
@@ -15,6 +16,7 @@ export const evalFlags = {
   out: { type: 'string', help: 'also write the JSON scores to this file', value: 'FILE' },
   png: { type: 'string', help: 'write the figure (confusion matrix, centre errors, sign invariance)', value: 'FILE' },
   batch: { type: 'int', help: 'inference batch size', default: 32 },
+  engine: { type: 'string', help: "what runs the network: 'onnx' (ONNX Runtime, all cores) or 'tfjs' (wasm, the fallback)", default: 'onnx', value: 'onnx|tfjs' },
   workers: { type: 'int', help: 'data reader threads', default: 1 },
   quiet: { type: 'boolean', help: 'no progress bar' },
 } as const;
@@ -22,9 +24,9 @@ export const evalFlags = {
 export async function runEval(p: Parsed): Promise<number> {
   const modelDir = str(p, 'model') ?? DEFAULT_MODEL_DIR;
   const data = requireStr(p, 'data');
-  const tm = await loadTrainedModel(modelDir);
+  const detector = await loadDetector(modelDir, { engine: engineOf(p) });
   let bar: ProgressBar | null = null;
-  const rows = await evaluateDataset(await trainedDetector(tm), data, {
+  const rows = await evaluateDataset(detector, data, {
     batch: num(p, 'batch') ?? 32, workers: num(p, 'workers') ?? 1,
     onProgress: (done, total) => {
       bar ??= progressBar('eval', total, { unit: 'ifg', quiet: bool(p, 'quiet') || bool(p, 'json') });
@@ -32,9 +34,8 @@ export async function runEval(p: Parsed): Promise<number> {
     },
   });
   if (process.stderr.isTTY) (bar as ProgressBar | null)?.finish();
-  tm.model.dispose();
   const report = scoreRows(rows);
-  const json = JSON.stringify({ model: modelDir, data, channelFormat: tm.format, ...report }, null, 1);
+  const json = JSON.stringify({ model: modelDir, data, channelFormat: detector.format, ...report }, null, 1);
   const outFile = str(p, 'out');
   if (outFile) writeFileAtomicSync(outFile, json + '\n');
   const png = str(p, 'png');

@@ -7,12 +7,15 @@ import { predictRaster, predictionFigure, predictionJson, predictionText, readIn
 import { bool, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { loadDetector } from '../scan/detector.js';
+import { engineOf, threadsOf } from './engine.js';
 
 export const predictFlags = {
   model: { type: 'string', help: 'model directory (default: the bundled models/default)', value: 'DIR' },
   json: { type: 'boolean', help: 'one JSON object per line' },
   units: { type: 'string', help: "input values: 'rad' (unwrapped phase) or 'm' (LOS displacement, + toward the satellite)", default: 'rad', value: 'rad|m' },
   sign: { type: 'boolean', help: 'also run the negated interferogram; report it and average the two answers' },
+  threads: { type: 'int', help: 'ONNX Runtime threads (default: all cores)', value: 'N' },
+  engine: { type: 'string', help: "what runs the network: 'onnx' (ONNX Runtime, all cores) or 'tfjs' (wasm, the fallback)", default: 'onnx', value: 'onnx|tfjs' },
   png: { type: 'string', help: 'draw each prediction over the wrapped phase into this directory', value: 'DIR' },
   dem: { type: 'string', help: 'elevation (m) on the same grid, for models with a DEM channel (one input file)', value: 'FILE' },
   coherence: { type: 'string', help: 'coherence 0..1 on the same grid, for models with a coherence channel (one input file)', value: 'FILE' },
@@ -26,7 +29,7 @@ export async function runPredict(p: Parsed): Promise<number> {
   const demFile = str(p, 'dem');
   const cohFile = str(p, 'coherence');
   if ((demFile || cohFile) && files.length > 1) throw new InputError('--dem and --coherence go with a single input file');
-  const detector = await loadDetector(str(p, 'model'), { symmetric: bool(p, 'sign') });
+  const detector = await loadDetector(str(p, 'model'), { symmetric: bool(p, 'sign'), engine: engineOf(p), ...threadsOf(p) });
   const opts: PredictOptions = {
     ...(demFile ? { demM: (await readRaster(demFile)).data } : {}),
     ...(cohFile ? { coherence: (await readRaster(cohFile)).data } : {}),

@@ -8,6 +8,7 @@ import { containsPoint, parseLonLat, DEFAULT_WINDOW_KM } from '../data/windows.j
 import { ScanWriter } from '../scan/output.js';
 import { scanAll, type ScanPoint, type SceneResult } from '../scan/scan.js';
 import { loadDetector } from '../scan/detector.js';
+import { engineOf, threadsOf } from './engine.js';
 import type { Volcano } from '../synth/dem.js';
 import { bool, list, num, str, type Parsed } from './args.js';
 import { command } from './command.js';
@@ -84,6 +85,8 @@ export const scanCommand = command('scan', 'classify and locate deformation in r
     'min-score': { type: 'number', help: 'frame scan: smallest class probability reported as a detection', default: 0.5 },
     iou: { type: 'number', help: 'frame scan: boxes overlapping more than this (IoU) are merged', default: 0.3 },
     batch: { type: 'int', help: 'windows per model call', default: 16 },
+    threads: { type: 'int', help: 'ONNX Runtime threads (default: all cores)', value: 'N' },
+    engine: { type: 'string', help: "what runs the network: 'onnx' (ONNX Runtime, all cores) or 'tfjs' (wasm, the fallback)", default: 'onnx', value: 'onnx|tfjs' },
     out: { type: 'string', help: 'output folder: scan.jsonl, scan.geojson, one PNG per scene', default: 'scan-out', value: 'DIR' },
     'no-png': { type: 'boolean', help: 'skip the pictures' },
     quiet: { type: 'boolean', help: 'no progress bar' },
@@ -96,6 +99,7 @@ export const scanCommand = command('scan', 'classify and locate deformation in r
     const fmt = str(p, 'format');
     const model = await loadDetector(str(p, 'model'), {
       format: fmt ? parseChannelFormat(fmt) : undefined, batchSize: num(p, 'batch') ?? 16, symmetric: bool(p, 'sign'),
+      ...(str(p, 'model') === 'stand-in' ? {} : { engine: engineOf(p), ...threadsOf(p) }),
     });
     const writer = new ScanWriter(str(p, 'out') ?? 'scan-out', { png: !bool(p, 'no-png') });
     const quiet = bool(p, 'quiet');

@@ -36,8 +36,8 @@ export interface TrainedModel {
   readonly meta: ModelMeta;
 }
 
-/** Load a model saved by `caldera train` and check its metadata (channel format, input size). */
-export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
+/** The channel format and input size a model directory records (no network loaded). */
+export async function readTrainedModelMeta(dir: string): Promise<{ format: ChannelFormat; size: number; meta: ModelMeta }> {
   const raw = (await readModelMetadata(dir))[MODEL_META_KEY] as Partial<ModelMeta> | undefined;
   if (!raw || typeof raw !== 'object') throw new InputError(`${dir}: not a caldera model (no ${MODEL_META_KEY} in model.json)`);
   let format: ChannelFormat;
@@ -48,6 +48,12 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
   }
   const size = Number(raw.inputSize);
   if (!Number.isInteger(size) || size < 32) throw new InputError(`${dir}: bad input size '${String(raw.inputSize)}' in model.json`);
+  return { format, size, meta: raw as ModelMeta };
+}
+
+/** Load a model saved by `caldera train` and check its metadata (channel format, input size). */
+export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
+  const { format, size, meta } = await readTrainedModelMeta(dir);
   await initBackend();
   const model = await loadModel(dir);
   const shape = model.inputs[0]?.shape;
@@ -55,6 +61,6 @@ export async function loadTrainedModel(dir: string): Promise<TrainedModel> {
     model.dispose();
     throw new InputError(`${dir}: the network's input [${shape?.slice(1).join('×')}] does not match its metadata (${size}×${size}, format '${format}')`);
   }
-  return { dir, model, format, size, meta: raw as ModelMeta };
+  return { dir, model, format, size, meta };
 }
 

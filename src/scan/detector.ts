@@ -5,8 +5,10 @@
  * [cx, cy, halfWidth, halfHeight] / input size. Sign symmetry (run the negated phase too and
  * average) lives here, once.
  *
- * `loadDetector` gives the trained network (`engine/trained-model.ts`; tfjs imported lazily, so
- * `scan --model stand-in` and the scan tests never start it) or the stand-in heuristic.
+ * `loadDetector` gives the trained network, run by ONNX Runtime (the default engine: the network
+ * exported to ONNX in memory, `engine/onnx-export.ts`) or by tfjs wasm (`engine: 'tfjs'`); a `.onnx`
+ * file runs on ONNX Runtime; or the stand-in heuristic. Engines are imported lazily, so
+ * `scan --model stand-in` and the scan tests never start one.
  */
 import { InputError } from '../core/errors.js';
 import type { ChannelFormat } from '../data/channels.js';
@@ -34,7 +36,15 @@ export interface Detector {
   readonly batchSize?: number;
 }
 
+/** Which engine runs a trained network. */
+export type EngineName = 'onnx' | 'tfjs';
+export const ENGINES: readonly EngineName[] = ['onnx', 'tfjs'];
+
 export interface LoadDetectorOptions {
+  /** Default 'onnx' (ONNX Runtime, all cores); 'tfjs' is the wasm fallback. */
+  readonly engine?: EngineName;
+  /** ONNX Runtime threads (default: all cores). */
+  readonly threads?: number;
   /** Stand-in only: the channel format to feed it (default www). */
   readonly format?: ChannelFormat | undefined;
   readonly batchSize?: number;
@@ -55,13 +65,14 @@ export function negatePhase(x: Float32Array, format: ChannelFormat): Float32Arra
 }
 
 /** Raw forward pass over a batch: probabilities [n×3] and boxes [n×4]. */
-export type Forward = (inputs: Float32Array[]) => { probs: Float32Array; boxes: Float32Array };
+export type Forward = (inputs: Float32Array[]) => Promise<ForwardResult> | ForwardResult;
+export interface ForwardResult { readonly probs: Float32Array; readonly boxes: Float32Array }
 
 /** A detector from a forward pass: batching checks and optional sign symmetry. */
 export function detectorFromForward(forward: Forward, spec: Omit<Detector, 'run'>, symmetric = false): Detector {
   const C = spec.format.length;
   const px = spec.size * spec.size * C;
-  const pick = (a: { probs: Float32Array; boxes: Float32Array }, i: number): { probs: number[]; box: [number, number, number, number] } => ({
+  const pick = (a: ForwardResult, i: number): { probs: number[]; box: [number, number, number, number] } => ({
     probs: [0, 1, 2].map((j) => a.probs[i * 3 + j]!),
     box: [0, 1, 2, 3].map((j) => a.boxes[i * 4 + j]!) as [number, number, number, number],
   });
@@ -71,9 +82,9 @@ export function detectorFromForward(forward: Forward, spec: Omit<Detector, 'run'
       inputs.forEach((x, i) => {
         if (x.length !== px) throw new Error(`input ${i} has ${x.length} values, expected ${spec.size}x${spec.size}x${C}`);
       });
-      const a = forward(inputs);
+      const a = await forward(inputs);
       if (!symmetric) return inputs.map((_, i) => pick(a, i));
-      const b = forward(inputs.map((x) => negatePhase(x, spec.format)));
+      const b = await forward(inputs.map((x) => negatePhase(x, spec.format)));
       return inputs.map((_, i) => {
         const pa = pick(a, i), pb = pick(b, i);
         return {
@@ -86,14 +97,27 @@ export function detectorFromForward(forward: Forward, spec: Omit<Detector, 'run'
   };
 }
 
-/** 'stand-in' gives the heuristic stand-in; otherwise a directory saved by `caldera train` (default models/default). */
+/**
+ * 'stand-in' gives the heuristic stand-in; a path ending in .onnx an exported network; otherwise a
+ * directory saved by `caldera train` (default models/default), on `opts.engine` (default onnx).
+ */
 export async function loadDetector(spec: string | undefined, opts: LoadDetectorOptions = {}): Promise<Detector> {
   if (spec === 'stand-in') return standInModel(opts.format ?? 'www');
   if (opts.format) throw new InputError('format is for the stand-in model; a trained model records its own channel format');
-  const { DEFAULT_MODEL_DIR, loadTrainedModel } = await import('../engine/trained-model.js');
-  let tm: Awaited<ReturnType<typeof loadTrainedModel>>;
+  const engine = opts.engine ?? 'onnx';
+  if (!ENGINES.includes(engine)) throw new InputError(`engine must be one of ${ENGINES.join(', ')}, got '${String(engine)}'`);
+  if (spec?.toLowerCase().endsWith('.onnx')) {
+    if (opts.engine === 'tfjs') throw new InputError(`${spec}: an .onnx file runs on the onnx engine, not tfjs`);
+    return onnxFileDetector(spec, opts);
+  }
+  const { DEFAULT_MODEL_DIR, loadTrainedModel, readTrainedModelMeta } = await import('../engine/trained-model.js');
+  const dir = spec ?? DEFAULT_MODEL_DIR;
   try {
-    tm = await loadTrainedModel(spec ?? DEFAULT_MODEL_DIR);
+    if (engine === 'tfjs') return await trainedDetector(await loadTrainedModel(dir), opts);
+    const { format, size } = await readTrainedModelMeta(dir);
+    const { onnxEngineFromModelDir } = await import('../engine/onnx-engine.js');
+    const ort = await onnxEngineFromModelDir(dir, onnxOptions(opts));
+    return onnxDetector(ort, { format, size, name: modelName(dir, opts) }, opts);
   } catch (e) {
     if (spec === undefined) {
       throw new InputError(`no model given and the default model cannot be loaded (${(e as Error).message}); ` +
@@ -101,7 +125,43 @@ export async function loadDetector(spec: string | undefined, opts: LoadDetectorO
     }
     throw e;
   }
-  return trainedDetector(tm, opts);
+}
+
+const modelName = (dir: string, opts: LoadDetectorOptions): string => `${dir.replace(/[\\/]+$/, '')}${opts.symmetric ? ' (sign-symmetric)' : ''}`;
+const onnxOptions = (opts: LoadDetectorOptions): { intraOpThreads?: number } => (opts.threads !== undefined ? { intraOpThreads: opts.threads } : {});
+
+type OnnxEngine = import('../engine/onnx-engine.js').OnnxEngine;
+
+/** A detector on an open ONNX Runtime session. */
+function onnxDetector(ort: OnnxEngine, spec: { format: ChannelFormat; size: number; name: string }, opts: LoadDetectorOptions): Detector {
+  const C = spec.format.length;
+  const forward: Forward = async (inputs) => {
+    const px = spec.size * spec.size * C;
+    const flat = new Float32Array(inputs.length * px);
+    inputs.forEach((x, i) => flat.set(x, i * px));
+    const r = await ort.run(flat, inputs.length, spec.size, spec.size, C);
+    return { probs: r.classProbs, boxes: r.box };
+  };
+  return detectorFromForward(forward, { ...spec, batchSize: opts.batchSize ?? 16 }, opts.symmetric ?? false);
+}
+
+/** A detector on a .onnx file written by `caldera export` (channel format and size from its metadata). */
+async function onnxFileDetector(file: string, opts: LoadDetectorOptions): Promise<Detector> {
+  const [{ OnnxEngine }, { parseChannelFormat }] = await Promise.all([import('../engine/onnx-engine.js'), import('../data/channels.js')]);
+  const ort = await OnnxEngine.fromFile(file, onnxOptions(opts));
+  let format: ChannelFormat;
+  try {
+    format = parseChannelFormat(String(ort.metadata.channel_format));
+  } catch (e) {
+    await ort.release();
+    throw new InputError(`${file}: not a caldera export (${(e as Error).message})`);
+  }
+  const { height, width, channels } = ort.inputSize;
+  if (height !== width || channels !== format.length) {
+    await ort.release();
+    throw new InputError(`${file}: input ${height}×${width}×${channels} does not match its channel format '${format}'`);
+  }
+  return onnxDetector(ort, { format, size: height, name: modelName(file, opts) }, opts);
 }
 
 /** The detector of a loaded trained model (tfjs forward passes). */
@@ -120,6 +180,5 @@ export async function trainedDetector(tm: import('../engine/trained-model.js').T
     tf.dispose([x, classProbs, box]);
     return { probs, boxes };
   };
-  const name = `${tm.dir.replace(/[\\/]+$/, '')}${opts.symmetric ? ' (sign-symmetric)' : ''}`;
-  return detectorFromForward(forward, { format, size, batchSize: opts.batchSize ?? 16, name }, opts.symmetric ?? false);
+  return detectorFromForward(forward, { format, size, batchSize: opts.batchSize ?? 16, name: modelName(tm.dir, opts) }, opts.symmetric ?? false);
 }
