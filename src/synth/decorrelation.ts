@@ -59,7 +59,10 @@ export interface DecorrelationConfig {
   readonly waterNoiseChance?: number;
   /** Looks of the multilooked interferogram (default [4, 16]). */
   readonly looksRange?: readonly [number, number];
-  /** Coherence of coherent ground (default [0.55, 0.95]) and of decorrelated ground (default [0, 0.12]). */
+  /**
+   * Coherence of coherent ground (default [0.55, 0.95]) and of decorrelated ground (default [0, 0.02]:
+   * with 16 looks even gamma = 0.1 gives visibly consistent phase, which products' noise does not show).
+   */
   readonly coherentRange?: readonly [number, number];
   readonly decorrelatedRange?: readonly [number, number];
   /** Chance a scene without deformation is mostly noise (default 0.3). */
@@ -295,7 +298,7 @@ function withDefaults(c: DecorrelationConfig): Required<DecorrelationConfig> {
     waterNoiseChance: c.waterNoiseChance ?? 0.4,
     looksRange: c.looksRange ?? [4, 16],
     coherentRange: c.coherentRange ?? [0.55, 0.95],
-    decorrelatedRange: c.decorrelatedRange ?? [0, 0.12],
+    decorrelatedRange: c.decorrelatedRange ?? [0, 0.02],
     noiseOnlyChance: c.noiseOnlyChance ?? 0.3,
     slopeChance: c.slopeChance ?? 0.6,
     slopeDegRange: c.slopeDegRange ?? [12, 30],
@@ -362,7 +365,12 @@ export function decorrelateScene(rng: Rng, s: Scene, mode: DecorrelationMode, cf
     const jitter = rng.uniform(o.jitterRange[0], o.jitterRange[1]);
     const st = new FastStream(rng);
     const g = new Float32Array(N);
-    for (let i = 0; i < N; i++) g[i] = clamp01(gHi * (1 - f.d[i]!) + gLo * f.d[i]! + jitter * st.normal());
+    // Jitter scaled by 2 sqrt(g (1 - g)): salt and pepper near intermediate coherence, none at 0
+    // (decorrelated ground stays fully random; a clamped symmetric jitter would bias it upward).
+    for (let i = 0; i < N; i++) {
+      const g0 = gHi * (1 - f.d[i]!) + gLo * f.d[i]!;
+      g[i] = clamp01(g0 + 2 * Math.sqrt(g0 * (1 - g0)) * jitter * st.normal());
+    }
     if (defoPx.length > 0) {
       let v = 0;
       for (const i of defoPx) if (g[i]! >= VISIBLE_FROM) v++;

@@ -86,12 +86,13 @@ export function sampleSizedSource(rng: Rng, kind: SourceKind, size: SourceSize):
   const sign = rng.chance(0.5) ? 1 : -1;
   if (kind === 'mogi') {
     // |uz| falls to 20 % of its peak at r ~ 1.4 depth: depth 0.4-1.1 km -> 1-3 km across;
-    // 4-8 km -> 11-22 km across. Strength is rescaled into range by scene.ts anyway.
-    return { kind: 'mogi', depthM: small ? rng.uniform(400, 1100) : rng.uniform(4000, 8000), volumeChangeM3: sign * (small ? rng.uniform(2e5, 1e6) : rng.uniform(1e7, 3e7)) };
+    // 5-9 km -> 14-25 km across, more than half of the widest window (224 x 120 m = 27 km).
+    // Strength is rescaled into range by scene.ts anyway.
+    return { kind: 'mogi', depthM: small ? rng.uniform(400, 1100) : rng.uniform(5000, 9000), volumeChangeM3: sign * (small ? rng.uniform(2e5, 1e6) : rng.uniform(1e7, 3e7)) };
   }
   if (kind === 'sill') {
-    const L = small ? rng.uniform(1000, 3000) : rng.uniform(8000, 16000);
-    const W = small ? rng.uniform(1000, 3000) : rng.uniform(8000, 16000);
+    const L = small ? rng.uniform(1000, 3000) : rng.uniform(12000, 20000);
+    const W = small ? rng.uniform(1000, 3000) : rng.uniform(12000, 20000);
     return {
       kind: 'sill', strikeDeg: rng.int(0, 358), dipDeg: rng.int(0, 4), lengthM: L, widthM: W,
       depthM: small ? rng.uniform(500, 1500) : rng.uniform(3000, 6000), openingM: sign * rng.uniform(0.2, 1), rakeDeg: 0, slipM: 0,
@@ -101,7 +102,7 @@ export function sampleSizedSource(rng: Rng, kind: SourceKind, size: SourceSize):
   const top = small ? rng.uniform(0, 300) : rng.uniform(0, 2000);
   const bottom = top + (small ? rng.uniform(500, 2000) : rng.uniform(4000, 10000));
   return {
-    kind: 'dyke', strikeDeg: rng.int(0, 358), dipDeg, lengthM: small ? rng.uniform(1000, 3000) : rng.uniform(12000, 25000),
+    kind: 'dyke', strikeDeg: rng.int(0, 358), dipDeg, lengthM: small ? rng.uniform(1000, 3000) : rng.uniform(14000, 28000),
     widthM: (bottom - top) / Math.sin((dipDeg * Math.PI) / 180), openingM: rng.uniform(0.1, 0.7),
     depthM: (top + bottom) / 2, rakeDeg: 0, slipM: 0,
   };
