@@ -41,6 +41,8 @@ export const synthFlags = {
   ramps: { type: 'number', help: 'add orbital ramps up to this max |value| (m) for realism', default: 0, value: 'M' },
   atmosphere: { type: 'string', help: "turbulence spectrum: kolmogorov (-11/3) or syinterferopy (the original's two slopes)", default: 'kolmogorov', value: 'KIND' },
   artefacts: { type: 'boolean', help: 'add real-product artefacts: unwrapping errors, decorrelation noise, long-wavelength atmosphere' },
+  decorrelation: { type: 'string', help: "off, or products: decorrelated ground as random phase (water, slopes, patches, edges), masked, left as noise or partly masked", default: 'off', value: 'MODE' },
+  domain: { type: 'string', help: 'caldera, or randomised: per-scene incidence, headings, pixel size, atmosphere, ramps, source sizes, cuts, secondary sources', default: 'caldera', value: 'MODE' },
   quiet: { type: 'boolean', help: 'no progress bar' },
 } as const;
 
@@ -51,11 +53,16 @@ export async function runSynth(p: Parsed): Promise<number> {
   if (ramp < 0) throw new InputError(`--ramps must be >= 0, got ${ramp}`);
   const atmosphere = str(p, 'atmosphere') ?? 'kolmogorov';
   if (atmosphere !== 'kolmogorov' && atmosphere !== 'syinterferopy') throw new InputError(`--atmosphere must be kolmogorov or syinterferopy, got '${atmosphere}'`);
+  const decorrelation = str(p, 'decorrelation') ?? 'off';
+  if (decorrelation !== 'off' && decorrelation !== 'products') throw new InputError(`--decorrelation must be off or products, got '${decorrelation}'`);
+  const domain = str(p, 'domain') ?? 'caldera';
+  if (domain !== 'caldera' && domain !== 'randomised') throw new InputError(`--domain must be caldera or randomised, got '${domain}'`);
   let bar: ReturnType<typeof progressBar> | null = null;
   const m = await synthesise({
     outDir: out, count, seed: num(p, 'seed') ?? 1, classes: parseClasses(list(p, 'classes')),
     terrain: terrainFromFlags(p), workers: num(p, 'workers') ?? 1, shardSize: num(p, 'shard-size') ?? 100,
-    scene: { ...(ramp > 0 ? { rampMaxM: ramp } : {}), ...(bool(p, 'artefacts') ? { artefacts: {} } : {}), ...(atmosphere !== 'kolmogorov' ? { turbulenceSpectrum: atmosphere } : {}) },
+    scene: { ...(ramp > 0 ? { rampMaxM: ramp } : {}), ...(bool(p, 'artefacts') ? { artefacts: {} } : {}), ...(atmosphere !== 'kolmogorov' ? { turbulenceSpectrum: atmosphere } : {}),
+      ...(decorrelation !== 'off' ? { decorrelation } : {}), ...(domain !== 'caldera' ? { domain } : {}) },
   }, (pr) => {
     bar ??= progressBar(pr.resumed > 0 ? `synth (resumed at ${pr.resumed})` : 'synth', pr.total, { unit: 'ifg', startAt: pr.resumed, quiet: bool(p, 'quiet') });
     bar.update(pr.done);

@@ -22,6 +22,8 @@ import {
 import { createSpectralCache, sampleTurbulenceStrengthM, topographicDelayM, turbulentScreen, orbitalRamp, type SpectralCache } from './atmosphere.js';
 import { addArtefacts, type ArtefactConfig } from './artefacts.js';
 import { incoherenceMask } from './coherence.js';
+import { decorrelateScene, type DecorrelationConfig, type DecorrelationMeta, type DecorrelationMode } from './decorrelation.js';
+import { generateRandomisedScene, sampleSizedSource, type DomainConfig, type DomainMeta, type DomainMode, type SourceSize } from './domain.js';
 import { boxFromDeformation } from './labels.js';
 import { type CentreBox } from '../core/box.js';
 import { classOfSource, sampleSource, scaleSource, type SourceKind } from './sources.js';
@@ -66,6 +68,24 @@ export interface SceneConfig {
    * atmosphere; artefacts.ts), added after the acceptance checks. null (default) = as SyInterferoPy.
    */
   readonly artefacts: ArtefactConfig | null;
+  /**
+   * 'products': decorrelated ground rendered as real products show it (random phase from water,
+   * slopes, vegetation-like patches, edges; masked, left as noise, or partly masked; noise-only
+   * `none` scenes; decorrelation.ts). Absent or 'off' = as before (same scenes for a seed).
+   */
+  readonly decorrelation?: DecorrelationMode;
+  readonly decorrelationOptions?: DecorrelationConfig;
+  /**
+   * 'randomised': per-scene incidence, heading convention, pixel size, atmosphere spectrum and
+   * strength, ramps, source sizes, cuts through the deformation, secondary sources (domain.ts).
+   * Absent or 'caldera' = as before.
+   */
+  readonly domain?: DomainMode;
+  readonly domainOptions?: DomainConfig;
+  /** Headings (deg) named asc / desc and their jitter; absent = Sentinel-1's 348 / 192 +- 3. */
+  readonly headingsDeg?: { readonly asc: number; readonly desc: number; readonly jitterDeg: number };
+  /** Source footprints (domain.ts sampleSizedSource); absent = SyInterferoPy's ranges. */
+  readonly sourceSize?: SourceSize;
 }
 
 export const DEFAULT_SCENE_CONFIG: SceneConfig = {
@@ -106,6 +126,10 @@ export interface SceneMeta {
   readonly cohThreshold: number;
   readonly maskedFraction: number;
   readonly attempts: number;
+  /** Present when cfg.decorrelation (or a randomised domain's cut) changed the scene. */
+  readonly decorrelation?: DecorrelationMeta;
+  /** Present for cfg.domain = 'randomised'. */
+  readonly domain?: DomainMeta;
 }
 
 export interface Scene {
@@ -139,7 +163,8 @@ interface Geometry { pass: 'asc' | 'desc'; headingDeg: number; incidenceDeg: num
 
 function drawGeometry(rng: Rng, cfg: SceneConfig): Geometry {
   const asc = rng.chance(0.5);
-  const headingDeg = (asc ? S1_ASCENDING_HEADING_DEG : S1_DESCENDING_HEADING_DEG) + rng.uniform(-3, 3);
+  const h = cfg.headingsDeg ?? { asc: S1_ASCENDING_HEADING_DEG, desc: S1_DESCENDING_HEADING_DEG, jitterDeg: 3 };
+  const headingDeg = (asc ? h.asc : h.desc) + rng.uniform(-h.jitterDeg, h.jitterDeg);
   const incidenceDeg = rng.uniform(cfg.incidenceRangeDeg[0], cfg.incidenceRangeDeg[1]);
   const v = losUnitVector(headingDeg, incidenceDeg);
   return { pass: asc ? 'asc' : 'desc', headingDeg, incidenceDeg, los: [v[0], v[1], v[2]] };
@@ -176,7 +201,7 @@ function coarseField(source: Source, cfg: SceneConfig, geom: Geometry): CoarseFi
 function drawSourceInRange(rng: Rng, kind: SourceKind, cfg: SceneConfig, geom: Geometry): { source: Source; field: CoarseField } {
   let last: { source: Source; field: CoarseField } | null = null;
   for (let k = 0; k < 20; k++) {
-    const source = sampleSource(rng, kind);
+    const source = cfg.sourceSize ? sampleSizedSource(rng, kind, cfg.sourceSize) : sampleSource(rng, kind);
     const field = coarseField(source, cfg, geom);
     if (field.maxAbs > cfg.minDefoM && field.maxAbs < cfg.maxDefoM) return { source, field };
     if (field.maxAbs > 0) last = { source, field };
@@ -283,6 +308,7 @@ export function generateScene(
   rng: Rng, cls: ClassName, terrainProvider: TerrainProvider, cfg: SceneConfig = DEFAULT_SCENE_CONFIG,
   cache: SpectralCache = createSpectralCache(), maxAttempts = 60,
 ): Scene {
+  if (cfg.domain === 'randomised') return generateRandomisedScene(rng, cls, terrainProvider, cfg, cache, maxAttempts, generateScene);
   const size = cfg.size;
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     const terrain = terrainProvider(rng);
@@ -345,7 +371,7 @@ export function generateScene(
     }
     const sourceXY: [number, number] | null = source ? [terrain.anchor.x - origin[0], terrain.anchor.y - origin[1]] : null;
     const box = sourceXY ? boxFromDeformation(defoM, size, size, sourceXY[0], sourceXY[1]) : null;
-    return {
+    const scene: Scene = {
       size, spacingM: cfg.spacingM, losM, defoM, dem, coherence, mask,
       className: classOfSource(source ? (source.kind as SourceKind) : null) ,
       box,
@@ -356,6 +382,7 @@ export function generateScene(
         maskedFraction: fraction, attempts: attempt,
       },
     };
+    return cfg.decorrelation === 'products' ? decorrelateScene(rng, scene, 'products', cfg.decorrelationOptions, cache) : scene;
   }
   throw new Error(`no viable ${cls} scene after ${maxAttempts} attempts (is the terrain mostly water?)`);
 }
