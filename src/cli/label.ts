@@ -6,7 +6,7 @@ import { addSample, parseLonLatBox, type NewLabel } from '../data/real.js';
 import { findVolcano } from '../data/volcanoes.js';
 import { parseLonLat } from '../data/windows.js';
 import { CLASS_NAMES, type ClassName } from '../core/classes.js';
-import { list, num, requireStr, str, type Parsed } from './args.js';
+import { list, num, numArg, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
 import { loadVolcanoList } from './scan.js';
 
@@ -25,7 +25,7 @@ export const labelCommand = command('label', 'add labelled real interferograms t
   }, async (p: Parsed) => {
     const out = requireStr(p, 'out');
     if (p.positionals.length === 0) throw new InputError('give the product(s) to label');
-    const units = str(p, 'units') ?? 'rad';
+    const units = strArg(p, 'units');
     if (units !== 'rad' && units !== 'm') throw new InputError(`--units must be rad or m, got '${units}'`);
     const episodesFile = str(p, 'episodes');
     const cls = str(p, 'class');
@@ -39,7 +39,7 @@ export const labelCommand = command('label', 'add labelled real interferograms t
     const at = str(p, 'at');
     const centre = at ? parseLonLat(at) : null;
     const box = str(p, 'box') ? parseLonLatBox(str(p, 'box')!) : null;
-    const cropKm = num(p, 'crop-km') ?? 40;
+    const cropKm = numArg(p, 'crop-km');
 
     const found = discoverProducts(p.positionals, { units });
     const problems = found.problems.map((f) => f.message);

@@ -6,7 +6,7 @@ import { InputError } from '../core/errors.js';
 import { executeRunInWorker, type RunSpec, type StudyBudget } from '../study/study-run.js';
 import { loadResults, pendingRuns, writeReport, type StudyPlan } from '../study/study.js';
 import { CLASS_NAMES } from '../core/classes.js';
-import { bool, list, num, requireStr, str, type Parsed } from './args.js';
+import { bool, list, listArg, num, numArg, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';
 
@@ -45,19 +45,19 @@ export const studyCommand = command('study', 'the channel study: one model per c
   readManifest(testDir);
   const quick = bool(p, 'quick');
   const formats = formatsFor(p, dataDir);
-  const seeds = (quick ? ['1'] : list(p, 'seeds') ?? ['1', '2']).map((s) => {
+  const seeds = (quick ? ['1'] : listArg(p, 'seeds')).map((s) => {
     const v = Number(s);
     if (!Number.isInteger(v)) throw new InputError(`--seeds expects whole numbers, got '${s}'`);
     return v;
   });
-  const arch = quick ? 'tiny' : str(p, 'arch') ?? 'small';
+  const arch = quick ? 'tiny' : strArg(p, 'arch');
   if (arch !== 'default' && arch !== 'small' && arch !== 'tiny') throw new InputError(`--arch must be default, small or tiny, got '${arch}'`);
   const budget: StudyBudget = {
-    epochs: quick ? 1 : num(p, 'epochs') ?? 3, batch: num(p, 'batch') ?? 16, lr: num(p, 'lr') ?? 1e-3, arch,
-    valFraction: num(p, 'val-fraction') ?? 0.1,
+    epochs: quick ? 1 : numArg(p, 'epochs'), batch: numArg(p, 'batch'), lr: numArg(p, 'lr')-3, arch,
+    valFraction: numArg(p, 'val-fraction'),
   };
-  const jobs = Math.max(1, num(p, 'jobs') ?? 2);
-  const backbone = str(p, 'backbone') ?? 'scratch';
+  const jobs = Math.max(1, numArg(p, 'jobs'));
+  const backbone = strArg(p, 'backbone');
   if (backbone !== 'scratch' && backbone !== 'vgg16') throw new InputError(`--backbone must be scratch or vgg16, got '${backbone}'`);
   const backboneWeights = str(p, 'backbone-weights');
   if (backbone === 'vgg16') {
