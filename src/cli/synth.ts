@@ -3,19 +3,10 @@ import * as os from 'node:os';
 import { synthesise } from '../data/generate.js';
 import type { TerrainSpec } from '../data/terrain-source.js';
 import { InputError } from '../core/errors.js';
-import { CLASS_NAMES, type ClassName } from '../core/classes.js';
+import { CLASS_NAMES, parseClassList } from '../core/classes.js';
 import { bool, list, num, numArg, requireNum, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';
-
-export function parseClasses(names: readonly string[] | undefined): ClassName[] {
-  const out = (names ?? [...CLASS_NAMES]).map((c) => {
-    if (!(CLASS_NAMES as readonly string[]).includes(c)) throw new InputError(`unknown class '${c}' (expected ${CLASS_NAMES.join(', ')})`);
-    return c as ClassName;
-  });
-  if (out.length === 0) throw new InputError('--classes is empty');
-  return out;
-}
 
 export function terrainFromFlags(p: Parsed): TerrainSpec {
   const demDir = str(p, 'dem-dir');
@@ -59,7 +50,7 @@ export async function runSynth(p: Parsed): Promise<number> {
   if (domain !== 'caldera' && domain !== 'randomised') throw new InputError(`--domain must be caldera or randomised, got '${domain}'`);
   let bar: ReturnType<typeof progressBar> | null = null;
   const m = await synthesise({
-    outDir: out, count, seed: numArg(p, 'seed'), classes: parseClasses(list(p, 'classes')),
+    outDir: out, count, seed: numArg(p, 'seed'), classes: parseClassList(list(p, 'classes')),
     terrain: terrainFromFlags(p), workers: numArg(p, 'workers'), shardSize: numArg(p, 'shard-size'),
     scene: { ...(ramp > 0 ? { rampMaxM: ramp } : {}), ...(bool(p, 'artefacts') ? { artefacts: {} } : {}), ...(atmosphere !== 'kolmogorov' ? { turbulenceSpectrum: atmosphere } : {}),
       ...(decorrelation !== 'off' ? { decorrelation } : {}), ...(domain !== 'caldera' ? { domain } : {}) },

@@ -7,7 +7,7 @@ import type { NetworkVariant } from '../engine/network.js';
 import { bool, list, num, numArg, requireNum, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar, type ProgressBar } from './progress.js';
-import { parseClasses } from './synth.js';
+import { parseClassList } from '../core/classes.js';
 
 export const trainFlags = {
   data: { type: 'string', help: 'a dataset made by caldera synth', value: 'DIR' },
@@ -64,7 +64,7 @@ function sourceFromFlags(p: Parsed, seed: number): TrainSourceConfig {
     terrains.push({ spec: { kind: 'procedural' }, weight: 1 });
   }
   return {
-    kind: 'synthetic', terrains, classes: parseClasses(list(p, 'classes')), seed,
+    kind: 'synthetic', terrains, classes: parseClassList(list(p, 'classes')), seed,
     valSeed: (num(p, 'val-seed') ?? seed + 1000), valCount: numArg(p, 'val-count'),
     stepsPerEpoch: numArg(p, 'steps-per-epoch'),
     ...(bool(p, 'artefacts') || (numArg(p, 'ramps')) > 0
