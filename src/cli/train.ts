@@ -2,7 +2,7 @@
 import { InputError } from '../core/errors.js';
 import { parseChannelFormat } from '../data/channels.js';
 import type { WeightedTerrain } from '../data/feeder.js';
-import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig, type TrainEvent, type TrainSourceConfig } from '../train/train.js';
+import { DEFAULT_TRAIN_CONFIG, RunExistsError, train, type TrainConfig, type TrainEvent, type TrainSourceConfig } from '../train/train.js';
 import type { NetworkVariant } from '../engine/network.js';
 import { bool, list, num, numArg, requireNum, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
@@ -127,7 +127,10 @@ export async function runTrain(p: Parsed): Promise<number> {
   const out = requireStr(p, 'out');
   const config = configFromFlags(p);
   const commandLine = ['caldera', ...process.argv.slice(2)].map((a) => (/[^\w./,:=+-]/.test(a) ? `'${a}'` : a)).join(' ');
-  const r = await train({ outDir: out, config, resume: bool(p, 'resume'), workers: numArg(p, 'workers'), onEvent: reporter(bool(p, 'quiet')), command: commandLine });
+  const r = await train({ outDir: out, config, resume: bool(p, 'resume'), workers: numArg(p, 'workers'), onEvent: reporter(bool(p, 'quiet')), command: commandLine })
+    .catch((e: unknown) => {
+      throw e instanceof RunExistsError ? new InputError(`${e.message} (pass --resume to continue it, or another --out)`) : e;
+    });
   const last = r.state.history[r.state.history.length - 1];
   process.stdout.write(`${out}: ${r.state.epoch} epochs, ${r.state.imagesSeen} images, ${(r.state.elapsedSeconds / 60).toFixed(1)} min` +
     (last ? `; validation accuracy ${f3(last.valAccuracy)}, median centre error ${last.valCentreErrorMedianPx.toFixed(1)} px` : '') + '\n');

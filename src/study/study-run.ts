@@ -81,7 +81,7 @@ function* datasetExamples(spec: RunSpec, part: 'train' | 'val'): Generator<Examp
 /** The paper's transfer path (VGG16 base, cached bottleneck features, heads, block-5 fine-tuning). */
 async function transferRun(spec: RunSpec, modelDir: string): Promise<{ seconds: number; images: number }> {
   const t0 = Date.now();
-  if (channelCount(spec.format) !== 3) throw new InputError(`--backbone vgg16 takes 3-channel formats, not '${spec.format}'`);
+  if (channelCount(spec.format) !== 3) throw new InputError(`the vgg16 backbone takes 3-channel formats, not '${spec.format}'`);
   const examples = [...datasetExamples(spec, 'train')];
   await initBackend();
   const r = await transferTrain({
