@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { Rng } from '../../src/core/rng.js';
 
 /** Run `f` with a fresh temporary folder, removed afterwards whatever happens. */
 export async function withDir<T>(prefix: string, f: (dir: string) => Promise<T> | T): Promise<T> {
@@ -46,4 +47,10 @@ export function runCli(...args: string[]): { code: number; out: string; err: str
   const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
   const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8' });
   return { code: r.status ?? -1, out: r.stdout, err: r.stderr };
+}
+
+/** A seeded generator of uniform values in [lo, hi) for test data, on the project's Rng. */
+export function uniformSource(seed: number, lo = -1, hi = 1): () => number {
+  const r = new Rng(seed);
+  return () => r.uniform(lo, hi);
 }
