@@ -1,0 +1,458 @@
+/**
+ * caldera's training step as ONE ONNX graph, run by ONNX Runtime: forward in training mode
+ * (batch norm with batch statistics), both losses, a hand-written backward pass and the Adam
+ * update. Weights, Adam moments and BN moving statistics are graph inputs and their updated values
+ * graph outputs, so one `session.run` is one optimisation step (see `onnx-trainer.ts`).
+ *
+ * Same arithmetic as `network.ts`'s `trainStep` with `tf.train.adam` (tested against it on the
+ * `tiny` variant): class loss = −mean Σ y·log(clip(softmax, 1e-7, 1)); box loss = masked MSE
+ * (mean over the 4 values, averaged over samples with hasBox = 1, 0 when none); total =
+ * wc·class + wb·box; BN: biased batch variance relu(E[z²] − E[z]²), moving = m·moving + (1−m)·batch;
+ * Adam: m ← β1 m + (1−β1) g, v ← β2 v + (1−β2) g², w ← w − lr·(m/(1−β1^t)) / (√(v/(1−β2^t)) + ε).
+ * Dropout takes its mask as an input (0 or 1/(1−rate) per unit, drawn by the caller).
+ *
+ * Layout: NCHW inside (ORT's fast convolutions); the image input is NHWC [B,H,W,C] as caldera's
+ * batches are. Internal parameter layouts (the trainer converts to and from tfjs'):
+ *   conv kernel  [Co, Ci, kh, kw]   (tfjs [kh, kw, Ci, Co])
+ *   dense kernel [in, out]          (as tfjs), except box_dense0 whose rows are in (c, h, w) order
+ *                                   (tfjs flattens the NHWC map in (h, w, c) order)
+ * Backward: conv input gradient by ConvTranspose (or, stride 1, a Conv with the flipped transposed
+ * kernel); conv weight gradient as a Conv with batch and channel axes swapped (x → [Ci,B,H,W] as
+ * the input, dy → [Co,B,Ho,Wo] as the kernel, dilation = stride), as caldera's wasm kernel does, or
+ * as an im2col (strided Slices + Concat) and one MatMul — see {@link TrainGraphOptions}.
+ */
+import { OnnxGraphBuilder, int } from '../engine/onnx-graph.js';
+import type { ArchSpec } from '../model/network.js';
+
+/** How the graph computes what; defaults are the fastest measured on this machine. */
+export interface TrainGraphOptions {
+  /** Conv weight gradient: 'swap' (a Conv with batch/channel swapped) or 'im2col' (Slices + MatMul). */
+  weightGrad?: 'swap' | 'im2col';
+  /** Stem (patchify, kernel = stride) as patches × MatMul instead of Conv (also gives its weight gradient as one MatMul). */
+  stemMatMul?: boolean;
+  /** Input gradient of stride-1 convs: 'convTranspose' or 'conv' (flipped, transposed kernel). */
+  inputGradStride1?: 'convTranspose' | 'conv';
+  /** Also output every gradient (`grad:<param>`), for tests. */
+  outputGradients?: boolean;
+}
+
+export interface TrainGraphSpec {
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  arch: ArchSpec;
+  /** Number of classes of the class head (3). */
+  classes: number;
+  bnEpsilon: number;
+  bnMomentum: number;
+  lossWeights: { class: number; box: number };
+  adam: { beta1: number; beta2: number; epsilon: number };
+  options?: TrainGraphOptions;
+}
+
+/** A trainable parameter of the graph. */
+export interface ParamInfo {
+  /** tfjs layer name and weight ('stem_conv', 'kernel'). */
+  layer: string;
+  weight: string;
+  /** Graph input names: value, Adam first and second moments; outputs are `<name>:new` etc. */
+  name: string;
+  /** Internal shape (graph) and the tfjs shape. */
+  shape: number[];
+  tfjsShape: number[];
+  /** How the internal layout maps to tfjs': 'same', 'conv' (OIHW ↔ HWIO) or 'flatten-chw' (rows (c,h,w) ↔ (h,w,c)). */
+  layout: { kind: 'same' } | { kind: 'conv' } | { kind: 'flatten-chw'; c: number; h: number; w: number };
+}
+
+/** A batch-norm layer's moving statistics (graph inputs `<layer>/moving_mean` …, outputs with ':new'). */
+export interface BnInfo { layer: string; channels: number }
+
+export interface TrainGraph {
+  bytes: Uint8Array;
+  params: ParamInfo[];
+  bns: BnInfo[];
+  /** Width of the dropout mask input `dropout_mask` [batch, width] (0 = no dropout input). */
+  dropoutWidth: number;
+  spec: TrainGraphSpec;
+}
+
+/** TF 'same' padding [top, left, bottom, right] and output size. */
+export function samePadding(inH: number, inW: number, k: number, s: number): { pads: number[]; outH: number; outW: number } {
+  const outH = Math.ceil(inH / s), outW = Math.ceil(inW / s);
+  const th = Math.max((outH - 1) * s + k - inH, 0), tw = Math.max((outW - 1) * s + k - inW, 0);
+  const top = Math.floor(th / 2), left = Math.floor(tw / 2);
+  return { pads: [top, left, th - top, tw - left], outH, outW };
+}
+
+/** Terse wrapper over the builder: every op returns its (single) output name. */
+class G {
+  readonly b = new OnnxGraphBuilder({ name: 'caldera_train_step', producerName: 'caldera' });
+  private consts = new Map<string, string>();
+
+  op(type: string, inputs: string[], attrs: Parameters<OnnxGraphBuilder['addNode']>[2] = {}): string {
+    return this.b.addNode(type, inputs, attrs)[0]!;
+  }
+  /** float32 scalar constant (dims []), shared by value. */
+  f(v: number): string {
+    const key = `f${v}`;
+    let n = this.consts.get(key);
+    if (n == null) {
+      n = this.b.addFloats(this.b.fresh('cf'), [v], []);
+      this.consts.set(key, n);
+    }
+    return n;
+  }
+  /** float32 constant of a given shape. */
+  fv(values: number[], dims: number[]): string {
+    return this.b.addFloats(this.b.fresh('cfv'), values, dims);
+  }
+  /** int64 vector constant, shared by value. */
+  i(values: number[]): string {
+    const key = `i${values.join(',')}`;
+    let n = this.consts.get(key);
+    if (n == null) {
+      n = this.b.addInt64s(this.b.fresh('ci'), values);
+      this.consts.set(key, n);
+    }
+    return n;
+  }
+  add(a: string, c: string): string { return this.op('Add', [a, c]); }
+  sub(a: string, c: string): string { return this.op('Sub', [a, c]); }
+  mul(a: string, c: string): string { return this.op('Mul', [a, c]); }
+  div(a: string, c: string): string { return this.op('Div', [a, c]); }
+  reshape(a: string, shape: number[]): string { return this.op('Reshape', [a, this.i(shape)]); }
+  transpose(a: string, perm: number[]): string { return this.op('Transpose', [a], { perm }); }
+  /** ReduceSum over `axes` (opset 13+: axes as an input). */
+  sum(a: string, axes: number[], keep = false): string { return this.op('ReduceSum', [a, this.i(axes)], { keepdims: int(keep ? 1 : 0) }); }
+  mean(a: string, axes: number[], keep = false): string { return this.op('ReduceMean', [a], { axes, keepdims: int(keep ? 1 : 0) }); }
+  relu(a: string): string { return this.op('Relu', [a]); }
+  /** dy where y > 0, else 0 (ReLU backward from its output). */
+  reluGrad(dy: string, y: string): string { return this.op('Where', [this.op('Greater', [y, this.f(0)]), dy, this.f(0)]); }
+}
+
+/** Build the training-step graph for `spec`. */
+export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
+  const o: Required<TrainGraphOptions> = {
+    weightGrad: 'swap', stemMatMul: false, inputGradStride1: 'convTranspose', outputGradients: false, ...spec.options,
+  };
+  const { batch: B, height: H0, width: W0, channels: C0, arch } = spec;
+  const g = new G();
+  const params: ParamInfo[] = [];
+  const bns: BnInfo[] = [];
+  const grads = new Map<string, string>();
+
+  const addParam = (layer: string, weight: string, shape: number[], tfjsShape: number[], layout: ParamInfo['layout']): string => {
+    const name = `${layer}/${weight}`;
+    g.b.addInput(name, 'float32', shape);
+    params.push({ layer, weight, name, shape, tfjsShape, layout });
+    return name;
+  };
+
+  // ---- inputs
+  const xIn = g.b.addInput('x', 'float32', [B, H0, W0, C0]);
+  const yClass = g.b.addInput('y_class', 'float32', [B, spec.classes]);
+  const yBox = g.b.addInput('y_box', 'float32', [B, 5]);
+  const lr = g.b.addInput('lr', 'float32', []);
+  const step = g.b.addInput('step', 'float32', []);
+
+  // ---- trunk forward
+  interface ConvRec {
+    layer: string; w: string; k: number; s: number; pads: number[];
+    inH: number; inW: number; outH: number; outW: number; ci: number; co: number;
+    xIn: string; stem: boolean; z: string; a: string; bn: BnRec; patches?: string;
+  }
+  interface BnRec { layer: string; mean: string; rstd: string; scale: string; gamma: string; n: number }
+  const convs: ConvRec[] = [];
+  let h = H0, w = W0, ci = C0;
+  let act = '';
+  arch.trunk.forEach((c, idx) => {
+    const p = idx === 0 ? 'stem' : `conv${idx}`;
+    const { pads, outH, outW } = samePadding(h, w, c.kernel, c.stride);
+    const wName = addParam(`${p}_conv`, 'kernel', [c.filters, ci, c.kernel, c.kernel], [c.kernel, c.kernel, ci, c.filters], { kind: 'conv' });
+    let z: string;
+    let patches: string | undefined;
+    let xNchw = act;
+    const patchify = idx === 0 && o.stemMatMul && c.kernel === c.stride && pads.every((v) => v === 0) && h % c.stride === 0 && w % c.stride === 0;
+    if (patchify) {
+      // x [B,H,W,C] → patches [B·Ho·Wo, k·k·C] in (kh, kw, c) order; z = patches · Wᵀ.
+      const k = c.kernel;
+      const x6 = g.reshape(xIn, [B, outH, k, outW, k, ci]);
+      patches = g.reshape(g.transpose(x6, [0, 1, 3, 2, 4, 5]), [B * outH * outW, k * k * ci]);
+      // W [Co, Ci, k, k] → [k, k, Ci, Co] → [k·k·Ci, Co]
+      const wm = g.reshape(g.transpose(wName, [2, 3, 1, 0]), [k * k * ci, c.filters]);
+      const zm = g.op('MatMul', [patches, wm]);                       // [B·Ho·Wo, Co]
+      z = g.transpose(g.reshape(zm, [B, outH, outW, c.filters]), [0, 3, 1, 2]);
+    } else {
+      if (idx === 0) xNchw = g.transpose(xIn, [0, 3, 1, 2]);
+      z = g.op('Conv', [xNchw, wName], { kernel_shape: [c.kernel, c.kernel], strides: [c.stride, c.stride], pads });
+    }
+    const bn = batchNormForward(g, `${p}_bn`, z, c.filters, B * outH * outW, spec, addParam, bns);
+    const a = g.relu(bn.y);
+    convs.push({ layer: `${p}_conv`, w: wName, k: c.kernel, s: c.stride, pads, inH: h, inW: w, outH, outW, ci, co: c.filters,
+      xIn: idx === 0 ? xNchw : act, stem: idx === 0, z, a, bn: bn.rec, ...(patches ? { patches } : {}) });
+    act = a;
+    h = outH; w = outW; ci = c.filters;
+  });
+  const trunk = act;
+  const Ct = ci, Ht = h, Wt = w;
+
+  // ---- class head
+  const pooled = g.mean(trunk, [2, 3]);                                   // [B, Ct]
+  interface DenseRec { layer: string; w: string; b: string; x: string; y: string; relu: boolean; inDim: number; outDim: number }
+  const classDense: DenseRec[] = [];
+  let cx = pooled, cdim = Ct;
+  arch.classHidden.forEach((u, i) => {
+    const layer = `class_dense${i}`;
+    const wN = addParam(layer, 'kernel', [cdim, u], [cdim, u], { kind: 'same' });
+    const bN = addParam(layer, 'bias', [u], [u], { kind: 'same' });
+    const y = g.relu(g.op('Gemm', [cx, wN, bN]));
+    classDense.push({ layer, w: wN, b: bN, x: cx, y, relu: true, inDim: cdim, outDim: u });
+    cx = y; cdim = u;
+  });
+  let dropoutWidth = 0;
+  let dropMask = '';
+  if (arch.classDropout > 0) {
+    dropoutWidth = cdim;
+    dropMask = g.b.addInput('dropout_mask', 'float32', [B, cdim]);
+    cx = g.mul(cx, dropMask);
+  }
+  const wOut = addParam('class', 'kernel', [cdim, spec.classes], [cdim, spec.classes], { kind: 'same' });
+  const bOut = addParam('class', 'bias', [spec.classes], [spec.classes], { kind: 'same' });
+  const logits = g.op('Gemm', [cx, wOut, bOut]);
+  const probs = g.op('Softmax', [logits], { axis: int(-1) });
+  const classTop: DenseRec = { layer: 'class', w: wOut, b: bOut, x: cx, y: logits, relu: false, inDim: cdim, outDim: spec.classes };
+
+  // ---- box head
+  const rW = addParam('box_reduce', 'kernel', [arch.boxReduce, Ct, 1, 1], [1, 1, Ct, arch.boxReduce], { kind: 'conv' });
+  const rB = addParam('box_reduce', 'bias', [arch.boxReduce], [arch.boxReduce], { kind: 'same' });
+  const r = g.relu(g.op('Conv', [trunk, rW, rB], { kernel_shape: [1, 1] }));       // [B, R, Ht, Wt]
+  const flatDim = arch.boxReduce * Ht * Wt;
+  const flat = g.reshape(r, [B, flatDim]);                                          // (c, h, w) order
+  const boxDense: DenseRec[] = [];
+  let bx = flat, bdim = flatDim;
+  arch.boxHidden.forEach((u, i) => {
+    const layer = `box_dense${i}`;
+    const layout: ParamInfo['layout'] = i === 0 ? { kind: 'flatten-chw', c: arch.boxReduce, h: Ht, w: Wt } : { kind: 'same' };
+    const wN = addParam(layer, 'kernel', [bdim, u], [bdim, u], layout);
+    const bN = addParam(layer, 'bias', [u], [u], { kind: 'same' });
+    const y = g.relu(g.op('Gemm', [bx, wN, bN]));
+    boxDense.push({ layer, w: wN, b: bN, x: bx, y, relu: true, inDim: bdim, outDim: u });
+    bx = y; bdim = u;
+  });
+  const wBox = addParam('box', 'kernel', [bdim, 4], [bdim, 4], arch.boxHidden.length === 0 ? { kind: 'flatten-chw', c: arch.boxReduce, h: Ht, w: Wt } : { kind: 'same' });
+  const bBox = addParam('box', 'bias', [4], [4], { kind: 'same' });
+  const boxPre = g.op('Gemm', [bx, wBox, bBox]);
+  const boxOut = g.op('Sigmoid', [boxPre]);
+
+  // ---- losses
+  const pClip = g.op('Clip', [probs, g.f(1e-7), g.f(1)]);
+  const ce = g.sum(g.mul(yClass, g.op('Log', [pClip])), [1]);                       // [B]
+  const classLoss = g.op('Neg', [g.mean(ce, [0])]);
+  const mask = g.reshape(g.op('Slice', [yBox, g.i([4]), g.i([5]), g.i([1])]), [B]);   // [B]
+  const tBox = g.op('Slice', [yBox, g.i([0]), g.i([4]), g.i([1])]);                 // [B,4]
+  const diff = g.sub(boxOut, tBox);
+  const perSample = g.mean(g.mul(diff, diff), [1]);                                   // [B]
+  const nBox = g.op('Max', [g.sum(mask, [0]), g.f(1)]);
+  const boxLoss = g.div(g.sum(g.mul(perSample, mask), [0]), nBox);
+  const wc = spec.lossWeights.class, wb = spec.lossWeights.box;
+  const loss = g.add(g.mul(classLoss, g.f(wc)), g.mul(boxLoss, g.f(wb)));
+
+  // ---- backward: heads
+  // class: dL/dpClip = −wc·y/(B·pClip); clip passes the gradient where 1e-7 ≤ p ≤ 1; softmax backward.
+  const dpc = g.div(g.mul(yClass, g.f(-wc / B)), pClip);
+  const inRange = g.op('And', [g.op('GreaterOrEqual', [probs, g.f(1e-7)]), g.op('LessOrEqual', [probs, g.f(1)])]);
+  const dp = g.op('Where', [inRange, dpc, g.f(0)]);
+  const dLogits = g.mul(probs, g.sub(dp, g.sum(g.mul(dp, probs), [1], true)));
+  let dcx = denseBackward(g, classTop, dLogits, grads);
+  if (dropMask) dcx = g.mul(dcx, dropMask);
+  for (let i = classDense.length - 1; i >= 0; i--) {
+    const d = classDense[i]!;
+    dcx = denseBackward(g, d, g.reluGrad(dcx, d.y), grads);
+  }
+  const dPooled = dcx;                                                                // [B, Ct]
+  // box: d/dboxOut of wb·Σ_b mask_b·mean_j (o−t)² / n = wb·2(o−t)·mask/(4n); sigmoid backward.
+  const dOut = g.mul(diff, g.div(g.mul(g.reshape(mask, [B, 1]), g.f(wb * 2 / 4)), nBox));
+  const dBoxPre = g.mul(dOut, g.mul(boxOut, g.sub(g.f(1), boxOut)));
+  let dbx = denseBackward(g, { w: wBox, b: bBox, x: bx }, dBoxPre, grads);
+  for (let i = boxDense.length - 1; i >= 0; i--) {
+    const d = boxDense[i]!;
+    dbx = denseBackward(g, d, g.reluGrad(dbx, d.y), grads);
+  }
+  const dr = g.reluGrad(g.reshape(dbx, [B, arch.boxReduce, Ht, Wt]), r);          // [B, R, Ht, Wt]
+  // 1×1 conv: dW[r, c] = Σ_{b,p} dr[b,r,p]·trunk[b,c,p]; db = Σ dr; dTrunk = Wᵀ·dr.
+  {
+    const drT = g.reshape(g.transpose(dr, [1, 0, 2, 3]), [arch.boxReduce, B * Ht * Wt]);
+    const tT = g.reshape(g.transpose(trunk, [0, 2, 3, 1]), [B * Ht * Wt, Ct]);
+    grads.set(rW, g.reshape(g.op('MatMul', [drT, tT]), [arch.boxReduce, Ct, 1, 1]));
+    grads.set(rB, g.sum(dr, [0, 2, 3]));
+  }
+  const rWt = g.transpose(rW, [1, 0, 2, 3]);                                         // [Ct, R, 1, 1]
+  const dTrunkBox = g.op('Conv', [dr, rWt], { kernel_shape: [1, 1] });
+  const dTrunkClass = g.reshape(g.mul(dPooled, g.f(1 / (Ht * Wt))), [B, Ct, 1, 1]);
+  let dAct = g.add(dTrunkBox, dTrunkClass);                                          // [B, Ct, Ht, Wt]
+
+  // ---- backward: trunk
+  for (let i = convs.length - 1; i >= 0; i--) {
+    const c = convs[i]!;
+    const dz = batchNormBackward(g, c.bn, dAct, c.z, c.a, grads);
+    grads.set(c.w, convWeightGrad(g, c, dz, B, o, xIn));
+    if (i > 0) dAct = convInputGrad(g, c, dz, o);
+  }
+
+  // ---- Adam
+  const { beta1: b1, beta2: b2, epsilon: eps } = spec.adam;
+  const c1 = g.sub(g.f(1), g.op('Pow', [g.f(b1), step]));
+  const c2 = g.sub(g.f(1), g.op('Pow', [g.f(b2), step]));
+  const lrC = g.div(lr, c1);
+  const ic2 = g.div(g.f(1), c2);
+  for (const p of params) {
+    const grad = grads.get(p.name);
+    if (grad == null) throw new Error(`buildTrainGraph: no gradient for ${p.name}`);
+    const m = g.b.addInput(`${p.name}:m`, 'float32', p.shape);
+    const v = g.b.addInput(`${p.name}:v`, 'float32', p.shape);
+    const m1 = g.add(g.mul(m, g.f(b1)), g.mul(grad, g.f(1 - b1)));
+    const v1 = g.add(g.mul(v, g.f(b2)), g.mul(g.mul(grad, grad), g.f(1 - b2)));
+    const upd = g.div(g.mul(m1, lrC), g.add(g.op('Sqrt', [g.mul(v1, ic2)]), g.f(eps)));
+    g.b.addNode('Sub', [p.name, upd], {}, { outputs: [`${p.name}:new`] });
+    g.b.addNode('Identity', [m1], {}, { outputs: [`${p.name}:m:new`] });
+    g.b.addNode('Identity', [v1], {}, { outputs: [`${p.name}:v:new`] });
+    g.b.addOutput(`${p.name}:new`, 'float32', p.shape);
+    g.b.addOutput(`${p.name}:m:new`, 'float32', p.shape);
+    g.b.addOutput(`${p.name}:v:new`, 'float32', p.shape);
+    if (o.outputGradients) {
+      g.b.addNode('Identity', [grad], {}, { outputs: [`grad:${p.name}`] });
+      g.b.addOutput(`grad:${p.name}`, 'float32', p.shape);
+    }
+  }
+  g.b.addNode('Identity', [loss], {}, { outputs: ['loss'] });
+  g.b.addNode('Identity', [classLoss], {}, { outputs: ['class_loss'] });
+  g.b.addNode('Identity', [boxLoss], {}, { outputs: ['box_loss'] });
+  g.b.addNode('Identity', [probs], {}, { outputs: ['probs'] });
+  g.b.addOutput('loss', 'float32', []);
+  g.b.addOutput('class_loss', 'float32', []);
+  g.b.addOutput('box_loss', 'float32', []);
+  g.b.addOutput('probs', 'float32', [B, spec.classes]);
+  return { bytes: g.b.encode(), params, bns, dropoutWidth, spec };
+}
+
+/** Training-mode BN forward (biased batch variance); registers gamma/beta and moving-stat I/O. */
+function batchNormForward(
+  g: G, layer: string, z: string, C: number, n: number, spec: TrainGraphSpec,
+  addParam: (layer: string, weight: string, shape: number[], tfjsShape: number[], layout: ParamInfo['layout']) => string,
+  bns: BnInfo[],
+): { y: string; rec: { layer: string; mean: string; rstd: string; scale: string; gamma: string; n: number } } {
+  const gamma = addParam(layer, 'gamma', [C], [C], { kind: 'same' });
+  const beta = addParam(layer, 'beta', [C], [C], { kind: 'same' });
+  const mean = g.mean(z, [0, 2, 3]);                                                  // [C]
+  const meanSq = g.div(g.op('ReduceSumSquare', [z], { axes: [0, 2, 3], keepdims: int(0) }), g.f(n));
+  const variance = g.relu(g.sub(meanSq, g.mul(mean, mean)));
+  const rstd = g.div(g.f(1), g.op('Sqrt', [g.add(variance, g.f(spec.bnEpsilon))]));
+  const scale = g.mul(gamma, rstd);                                                   // a = γ·rstd
+  const y = g.op('BatchNormalization', [z, gamma, beta, mean, variance], { epsilon: spec.bnEpsilon });
+  // moving statistics
+  const mom = spec.bnMomentum;
+  const mm = g.b.addInput(`${layer}/moving_mean`, 'float32', [C]);
+  const mv = g.b.addInput(`${layer}/moving_variance`, 'float32', [C]);
+  g.b.addNode('Add', [g.mul(mm, g.f(mom)), g.mul(mean, g.f(1 - mom))], {}, { outputs: [`${layer}/moving_mean:new`] });
+  g.b.addNode('Add', [g.mul(mv, g.f(mom)), g.mul(variance, g.f(1 - mom))], {}, { outputs: [`${layer}/moving_variance:new`] });
+  g.b.addOutput(`${layer}/moving_mean:new`, 'float32', [C]);
+  g.b.addOutput(`${layer}/moving_variance:new`, 'float32', [C]);
+  bns.push({ layer, channels: C });
+  return { y, rec: { layer, mean, rstd, scale, gamma, n } };
+}
+
+/**
+ * BN(+ReLU) backward. With a = γ·rstd, g = dy·[y > 0]:
+ *   dβ = Σg, dγ = rstd·(Σ g·z − mean·Σg), dz = a·g + k2·z + k3,
+ *   k2 = −a·rstd·dγ/N, k3 = −a·Σg/N − k2·mean.
+ * The two per-channel affine maps run as inference BatchNormalization ops (mean 0, var 1, ε 0).
+ */
+function batchNormBackward(
+  g: G, bn: { layer: string; mean: string; rstd: string; scale: string; n: number }, dy: string, z: string, y: string,
+  grads: Map<string, string>,
+): string {
+  const gr = g.reluGrad(dy, y);
+  const sg = g.sum(gr, [0, 2, 3]);
+  const sgz = g.sum(g.mul(gr, z), [0, 2, 3]);
+  const dGamma = g.mul(bn.rstd, g.sub(sgz, g.mul(bn.mean, sg)));
+  grads.set(`${bn.layer}/gamma`, dGamma);
+  grads.set(`${bn.layer}/beta`, sg);
+  const invN = g.f(1 / bn.n);
+  const k2 = g.op('Neg', [g.mul(g.mul(g.mul(bn.scale, bn.rstd), dGamma), invN)]);
+  const k3 = g.sub(g.op('Neg', [g.mul(g.mul(bn.scale, sg), invN)]), g.mul(k2, bn.mean));
+  const zeros = g.mul(sg, g.f(0));
+  const ones = g.add(zeros, g.f(1));
+  const t1 = g.op('BatchNormalization', [gr, bn.scale, zeros, zeros, ones], { epsilon: 0 });
+  const t2 = g.op('BatchNormalization', [z, k2, k3, zeros, ones], { epsilon: 0 });
+  return g.add(t1, t2);
+}
+
+/** Dense backward: sets dW = xᵀ·dy and db = Σ dy; returns dx = dy·Wᵀ. */
+function denseBackward(
+  g: G, d: { w: string; b: string; x: string }, dy: string, grads: Map<string, string>,
+): string {
+  grads.set(d.w, g.op('Gemm', [d.x, dy], { transA: int(1) }));
+  grads.set(d.b, g.sum(dy, [0]));
+  return g.op('Gemm', [dy, d.w], { transB: int(1) });
+}
+
+interface ConvGeom { w: string; k: number; s: number; pads: number[]; inH: number; inW: number; outH: number; outW: number; ci: number; co: number; xIn: string; stem: boolean; patches?: string }
+
+/** Conv weight gradient dW [Co, Ci, k, k] from the layer input x (NCHW, or the NHWC graph input for the stem) and dz. */
+function convWeightGrad(g: G, c: ConvGeom, dz: string, B: number, o: Required<TrainGraphOptions>, xNhwc: string): string {
+  const { k, s, pads } = c;
+  if (c.patches) {
+    // patches [B·P, k·k·Ci] (kh, kw, ci); dW = dzᵀ · patches → [Co, k, k, Ci] → [Co, Ci, k, k]
+    const dzT = g.reshape(g.transpose(dz, [1, 0, 2, 3]), [c.co, B * c.outH * c.outW]);
+    const m = g.op('MatMul', [dzT, c.patches]);
+    return g.transpose(g.reshape(m, [c.co, k, k, c.ci]), [0, 3, 1, 2]);
+  }
+  if (o.weightGrad === 'im2col') {
+    const x = c.xIn;
+    const xp = pads.some((v) => v > 0) ? g.op('Pad', [x, g.i([0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!])]) : x;
+    const taps: string[] = [];
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) {
+        taps.push(g.op('Slice', [xp, g.i([i, j]), g.i([i + s * (c.outH - 1) + 1, j + s * (c.outW - 1) + 1]), g.i([2, 3]), g.i([s, s])]));
+      }
+    }
+    const P = c.outH * c.outW;
+    const cat = taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: int(1) });        // [B, k²·Ci, Ho, Wo] (tap, ci)
+    const colT = g.reshape(g.transpose(cat, [0, 2, 3, 1]), [B * P, k * k * c.ci]);
+    const dzT = g.reshape(g.transpose(dz, [1, 0, 2, 3]), [c.co, B * P]);
+    const m = g.op('MatMul', [dzT, colT]);                                                  // [Co, k²·Ci]
+    return g.transpose(g.reshape(m, [c.co, k, k, c.ci]), [0, 3, 1, 2]);
+  }
+  // 'swap': Conv(xᵀ [Ci,B,H,W], dzᵀ [Co,B,Ho,Wo], dilation s) → [Ci, Co, k, k]
+  let xt = c.stem ? g.transpose(xNhwc, [3, 0, 1, 2]) : g.transpose(c.xIn, [1, 0, 2, 3]);
+  const effH = (c.outH - 1) * s + 1, effW = (c.outW - 1) * s + 1;
+  let pb = k - 1 + effH - c.inH - pads[0]!;
+  let pr = k - 1 + effW - c.inW - pads[1]!;
+  if (pb < 0 || pr < 0) {
+    xt = g.op('Slice', [xt, g.i([0, 0]), g.i([c.inH + Math.min(0, pb), c.inW + Math.min(0, pr)]), g.i([2, 3])]);
+    pb = Math.max(0, pb); pr = Math.max(0, pr);
+  }
+  const dzt = g.transpose(dz, [1, 0, 2, 3]);
+  const conv = g.op('Conv', [xt, dzt], { kernel_shape: [c.outH, c.outW], dilations: [s, s], pads: [pads[0]!, pads[1]!, pb, pr] });
+  return g.transpose(conv, [1, 0, 2, 3]);
+}
+
+/** Conv input gradient dx [B, Ci, H, W] from dz. */
+function convInputGrad(g: G, c: ConvGeom, dz: string, o: Required<TrainGraphOptions>): string {
+  const { k, s, pads } = c;
+  if (s === 1 && o.inputGradStride1 === 'conv') {
+    // dx = conv(dz, flip(Wᵀ)) with the mirrored padding
+    const wt = g.transpose(c.w, [1, 0, 2, 3]);
+    const wf = g.op('Slice', [wt, g.i([-1, -1]), g.i([-(k + 1), -(k + 1)]), g.i([2, 3]), g.i([-1, -1])]);
+    return g.op('Conv', [dz, wf], { kernel_shape: [k, k], pads: [k - 1 - pads[0]!, k - 1 - pads[1]!, k - 1 - pads[2]!, k - 1 - pads[3]!] });
+  }
+  const natH = s * (c.outH - 1) + k - pads[0]! - pads[2]!;
+  const natW = s * (c.outW - 1) + k - pads[1]! - pads[3]!;
+  const opH = c.inH - natH, opW = c.inW - natW;
+  if (opH < 0 || opW < 0) throw new Error('convInputGrad: unexpected geometry');
+  return g.op('ConvTranspose', [dz, c.w], {
+    kernel_shape: [k, k], strides: [s, s], pads,
+    ...(opH > 0 || opW > 0 ? { output_padding: [opH, opW] } : {}),
+  });
+}
