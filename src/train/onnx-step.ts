@@ -26,8 +26,13 @@ import type { ArchSpec } from '../model/network.js';
 
 /** How the graph computes what; defaults are the fastest measured on this machine. */
 export interface TrainGraphOptions {
-  /** Conv weight gradient: 'swap' (a Conv with batch/channel swapped) or 'im2col' (Slices + MatMul). */
-  weightGrad?: 'swap' | 'im2col';
+  /**
+   * Conv weight gradient: 'swap' (a Conv with batch/channel swapped), 'im2col' (Slices + Concat +
+   * one MatMul) or 'taps' (per kernel tap a strided Slice of xᵀ [Ci,B,H,W] and one Gemm dzᵀ·tapᵀ).
+   */
+  weightGrad?: 'swap' | 'im2col' | 'taps';
+  /** ReLU backward as Where(y > 0, dy, 0) ('where') or dy·Sign(y) ('sign'; y ≥ 0 is a ReLU output). */
+  reluGrad?: 'where' | 'sign';
   /** Stem (patchify, kernel = stride) as patches × MatMul instead of Conv (also gives its weight gradient as one MatMul). */
   stemMatMul?: boolean;
   /** Input gradient of stride-1 convs: 'convTranspose' or 'conv' (flipped, transposed kernel). */
@@ -87,6 +92,7 @@ export function samePadding(inH: number, inW: number, k: number, s: number): { p
 
 /** Terse wrapper over the builder: every op returns its (single) output name. */
 class G {
+  constructor(private readonly reluMode: 'where' | 'sign' = 'where') {}
   readonly b = new OnnxGraphBuilder({ name: 'caldera_train_step', producerName: 'caldera' });
   private consts = new Map<string, string>();
 
@@ -128,16 +134,19 @@ class G {
   mean(a: string, axes: number[], keep = false): string { return this.op('ReduceMean', [a], { axes, keepdims: int(keep ? 1 : 0) }); }
   relu(a: string): string { return this.op('Relu', [a]); }
   /** dy where y > 0, else 0 (ReLU backward from its output). */
-  reluGrad(dy: string, y: string): string { return this.op('Where', [this.op('Greater', [y, this.f(0)]), dy, this.f(0)]); }
+  reluGrad(dy: string, y: string): string {
+    if (this.reluMode === 'sign') return this.mul(dy, this.op('Sign', [y]));
+    return this.op('Where', [this.op('Greater', [y, this.f(0)]), dy, this.f(0)]);
+  }
 }
 
 /** Build the training-step graph for `spec`. */
 export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const o: Required<TrainGraphOptions> = {
-    weightGrad: 'swap', stemMatMul: false, inputGradStride1: 'convTranspose', outputGradients: false, ...spec.options,
+    weightGrad: 'swap', stemMatMul: false, inputGradStride1: 'convTranspose', reluGrad: 'where', outputGradients: false, ...spec.options,
   };
   const { batch: B, height: H0, width: W0, channels: C0, arch } = spec;
-  const g = new G();
+  const g = new G(o.reluGrad);
   const params: ParamInfo[] = [];
   const bns: BnInfo[] = [];
   const grads = new Map<string, string>();
@@ -177,8 +186,9 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
     if (patchify) {
       // x [B,H,W,C] → patches [B·Ho·Wo, k·k·C] in (kh, kw, c) order; z = patches · Wᵀ.
       const k = c.kernel;
-      const x6 = g.reshape(xIn, [B, outH, k, outW, k, ci]);
-      patches = g.reshape(g.transpose(x6, [0, 1, 3, 2, 4, 5]), [B * outH * outW, k * k * ci]);
+      // (kw, c) is contiguous in NHWC: a 5-D transpose moves blocks of k·C floats
+      const x5 = g.reshape(xIn, [B * outH, k, outW, k * ci]);
+      patches = g.reshape(g.transpose(x5, [0, 2, 1, 3]), [B * outH * outW, k * k * ci]);
       // W [Co, Ci, k, k] → [k, k, Ci, Co] → [k·k·Ci, Co]
       const wm = g.reshape(g.transpose(wName, [2, 3, 1, 0]), [k * k * ci, c.filters]);
       const zm = g.op('MatMul', [patches, wm]);                       // [B·Ho·Wo, Co]
@@ -423,6 +433,23 @@ function convWeightGrad(g: G, c: ConvGeom, dz: string, B: number, o: Required<Tr
     const dzT = g.reshape(g.transpose(dz, [1, 0, 2, 3]), [c.co, B * P]);
     const m = g.op('MatMul', [dzT, colT]);                                                  // [Co, k²·Ci]
     return g.transpose(g.reshape(m, [c.co, k, k, c.ci]), [0, 3, 1, 2]);
+  }
+  if (o.weightGrad === 'taps') {
+    // dW[:, :, i, j] = dzᵀ [Co, B·P] · (tap (i, j) of xᵀ [Ci, B·P])ᵀ
+    let xt = c.stem ? g.transpose(xNhwc, [3, 0, 1, 2]) : g.transpose(c.xIn, [1, 0, 2, 3]);
+    if (pads.some((v) => v > 0)) xt = g.op('Pad', [xt, g.i([0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!])]);
+    const P = c.outH * c.outW;
+    const dzT = g.reshape(g.transpose(dz, [1, 0, 2, 3]), [c.co, B * P]);
+    const outs: string[] = [];
+    for (let i = 0; i < k; i++) {
+      for (let j = 0; j < k; j++) {
+        const tap = g.op('Slice', [xt, g.i([i, j]), g.i([i + s * (c.outH - 1) + 1, j + s * (c.outW - 1) + 1]), g.i([2, 3]), g.i([s, s])]);
+        outs.push(g.op('Gemm', [dzT, g.reshape(tap, [c.ci, B * P])], { transB: int(1) }));
+      }
+    }
+    // Stack the taps on a new leading axis (contiguous blocks; a concat on the last axis is slow) → [k², Co, Ci] → [Co, Ci, k, k]
+    const stacked = g.op('Concat', outs.map((t) => g.op('Unsqueeze', [t, g.i([0])])), { axis: int(0) });
+    return g.reshape(g.transpose(stacked, [1, 2, 0]), [c.co, c.ci, k, k]);
   }
   // 'swap': Conv(xᵀ [Ci,B,H,W], dzᵀ [Co,B,Ho,Wo], dilation s) → [Ci, Co, k, k]
   let xt = c.stem ? g.transpose(xNhwc, [3, 0, 1, 2]) : g.transpose(c.xIn, [1, 0, 2, 3]);

@@ -32,6 +32,10 @@ export interface OnnxTrainerOptions {
   seed?: number;
   enableProfiling?: boolean;
   profileFilePrefix?: string;
+  /** Spin-wait in ORT's thread pool between ops (default true: faster when the cores are free; set false on a busy machine). */
+  spinning?: boolean;
+  /** Further ORT session options (merged last). */
+  sessionOptions?: ort.InferenceSession.SessionOptions;
 }
 
 export interface OnnxStepResult {
@@ -151,6 +155,8 @@ export class OnnxTrainer {
       executionMode: 'sequential',
       graphOptimizationLevel: opts.optimizationLevel ?? 'all',
       ...(opts.enableProfiling ? { enableProfiling: true, profileFilePrefix: opts.profileFilePrefix ?? 'ort-train-profile' } : {}),
+      ...(opts.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' } } } } : {}),
+      ...opts.sessionOptions,
     });
     const trainer = new OnnxTrainer(session, graph, opts);
     trainer.readFrom(model);
