@@ -37,6 +37,13 @@ export interface TrainGraphOptions {
   stemMatMul?: boolean;
   /** Input gradient of stride-1 convs: 'convTranspose' or 'conv' (flipped, transposed kernel). */
   inputGradStride1?: 'convTranspose' | 'conv';
+  /**
+   * Trunk layout: 'nchw' (ORT Conv / ConvTranspose) or 'cnhw' (activations as [C, B·H·W]; every conv
+   * is an explicit im2col (strided Slices + Concat) and Gemms: the forward's im2col is reused by the
+   * weight gradient, the input gradient of a stride-2 conv runs as one Gemm over 4 shifted views of
+   * dz + DepthToSpace). 'cnhw' needs a patchify stem (kernel = stride) and, for stride 2, even sizes.
+   */
+  layout?: 'nchw' | 'cnhw';
   /** Also output every gradient (`grad:<param>`), for tests. */
   outputGradients?: boolean;
 }
@@ -66,8 +73,8 @@ export interface ParamInfo {
   /** Internal shape (graph) and the tfjs shape. */
   shape: number[];
   tfjsShape: number[];
-  /** How the internal layout maps to tfjs': 'same', 'conv' (OIHW ↔ HWIO) or 'flatten-chw' (rows (c,h,w) ↔ (h,w,c)). */
-  layout: { kind: 'same' } | { kind: 'conv' } | { kind: 'flatten-chw'; c: number; h: number; w: number };
+  /** How the internal layout maps to tfjs': 'same', 'conv' (OIHW ↔ HWIO), 'conv-ohwi' (OHWI ↔ HWIO) or 'flatten-chw' (rows (c,h,w) ↔ (h,w,c)). */
+  layout: { kind: 'same' } | { kind: 'conv' } | { kind: 'conv-ohwi' } | { kind: 'flatten-chw'; c: number; h: number; w: number };
 }
 
 /** A batch-norm layer's moving statistics (graph inputs `<layer>/moving_mean` …, outputs with ':new'). */
@@ -143,7 +150,7 @@ class G {
 /** Build the training-step graph for `spec`. */
 export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const o: Required<TrainGraphOptions> = {
-    weightGrad: 'swap', stemMatMul: false, inputGradStride1: 'convTranspose', reluGrad: 'where', outputGradients: false, ...spec.options,
+    weightGrad: 'swap', stemMatMul: false, inputGradStride1: 'convTranspose', reluGrad: 'where', layout: 'nchw', outputGradients: false, ...spec.options,
   };
   const { batch: B, height: H0, width: W0, channels: C0, arch } = spec;
   const g = new G(o.reluGrad);
@@ -166,46 +173,9 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const step = g.b.addInput('step', 'float32', []);
 
   // ---- trunk forward
-  interface ConvRec {
-    layer: string; w: string; k: number; s: number; pads: number[];
-    inH: number; inW: number; outH: number; outW: number; ci: number; co: number;
-    xIn: string; stem: boolean; z: string; a: string; bn: BnRec; patches?: string;
-  }
-  interface BnRec { layer: string; mean: string; rstd: string; scale: string; gamma: string; n: number }
-  const convs: ConvRec[] = [];
-  let h = H0, w = W0, ci = C0;
-  let act = '';
-  arch.trunk.forEach((c, idx) => {
-    const p = idx === 0 ? 'stem' : `conv${idx}`;
-    const { pads, outH, outW } = samePadding(h, w, c.kernel, c.stride);
-    const wName = addParam(`${p}_conv`, 'kernel', [c.filters, ci, c.kernel, c.kernel], [c.kernel, c.kernel, ci, c.filters], { kind: 'conv' });
-    let z: string;
-    let patches: string | undefined;
-    let xNchw = act;
-    const patchify = idx === 0 && o.stemMatMul && c.kernel === c.stride && pads.every((v) => v === 0) && h % c.stride === 0 && w % c.stride === 0;
-    if (patchify) {
-      // x [B,H,W,C] → patches [B·Ho·Wo, k·k·C] in (kh, kw, c) order; z = patches · Wᵀ.
-      const k = c.kernel;
-      // (kw, c) is contiguous in NHWC: a 5-D transpose moves blocks of k·C floats
-      const x5 = g.reshape(xIn, [B * outH, k, outW, k * ci]);
-      patches = g.reshape(g.transpose(x5, [0, 2, 1, 3]), [B * outH * outW, k * k * ci]);
-      // W [Co, Ci, k, k] → [k, k, Ci, Co] → [k·k·Ci, Co]
-      const wm = g.reshape(g.transpose(wName, [2, 3, 1, 0]), [k * k * ci, c.filters]);
-      const zm = g.op('MatMul', [patches, wm]);                       // [B·Ho·Wo, Co]
-      z = g.transpose(g.reshape(zm, [B, outH, outW, c.filters]), [0, 3, 1, 2]);
-    } else {
-      if (idx === 0) xNchw = g.transpose(xIn, [0, 3, 1, 2]);
-      z = g.op('Conv', [xNchw, wName], { kernel_shape: [c.kernel, c.kernel], strides: [c.stride, c.stride], pads });
-    }
-    const bn = batchNormForward(g, `${p}_bn`, z, c.filters, B * outH * outW, spec, addParam, bns);
-    const a = g.relu(bn.y);
-    convs.push({ layer: `${p}_conv`, w: wName, k: c.kernel, s: c.stride, pads, inH: h, inW: w, outH, outW, ci, co: c.filters,
-      xIn: idx === 0 ? xNchw : act, stem: idx === 0, z, a, bn: bn.rec, ...(patches ? { patches } : {}) });
-    act = a;
-    h = outH; w = outW; ci = c.filters;
-  });
-  const trunk = act;
-  const Ct = ci, Ht = h, Wt = w;
+  const T = o.layout === 'cnhw' ? trunkCnhw(g, spec, xIn, addParam, bns, grads) : trunkNchw(g, spec, o, xIn, addParam, bns, grads);
+  const trunk = T.trunk;
+  const Ct = T.C, Ht = T.H, Wt = T.W;
 
   // ---- class head
   const pooled = g.mean(trunk, [2, 3]);                                   // [B, Ct]
@@ -300,15 +270,10 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   const rWt = g.transpose(rW, [1, 0, 2, 3]);                                         // [Ct, R, 1, 1]
   const dTrunkBox = g.op('Conv', [dr, rWt], { kernel_shape: [1, 1] });
   const dTrunkClass = g.reshape(g.mul(dPooled, g.f(1 / (Ht * Wt))), [B, Ct, 1, 1]);
-  let dAct = g.add(dTrunkBox, dTrunkClass);                                          // [B, Ct, Ht, Wt]
+  const dAct = g.add(dTrunkBox, dTrunkClass);                                          // [B, Ct, Ht, Wt]
 
   // ---- backward: trunk
-  for (let i = convs.length - 1; i >= 0; i--) {
-    const c = convs[i]!;
-    const dz = batchNormBackward(g, c.bn, dAct, c.z, c.a, grads);
-    grads.set(c.w, convWeightGrad(g, c, dz, B, o, xIn));
-    if (i > 0) dAct = convInputGrad(g, c, dz, o);
-  }
+  T.backward(dAct);
 
   // ---- Adam
   const { beta1: b1, beta2: b2, epsilon: eps } = spec.adam;
@@ -346,16 +311,206 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
   return { bytes: g.b.encode(), params, bns, dropoutWidth, spec };
 }
 
+
+type AddParam = (layer: string, weight: string, shape: number[], tfjsShape: number[], layout: ParamInfo['layout']) => string;
+interface TrunkOut { trunk: string; C: number; H: number; W: number; backward: (dTrunk: string) => void }
+interface BnRec { layer: string; mean: string; rstd: string; scale: string; gamma: string; n: number; axes: number[] }
+
+/** The trunk in NCHW with ORT's Conv / ConvTranspose. */
+function trunkNchw(
+  g: G, spec: TrainGraphSpec, o: Required<TrainGraphOptions>, xIn: string, addParam: AddParam, bns: BnInfo[], grads: Map<string, string>,
+): TrunkOut {
+  const { batch: B, height: H0, width: W0, channels: C0, arch } = spec;
+  interface ConvRec {
+    layer: string; w: string; k: number; s: number; pads: number[];
+    inH: number; inW: number; outH: number; outW: number; ci: number; co: number;
+    xIn: string; stem: boolean; z: string; a: string; bn: BnRec; patches?: string;
+  }
+  const convs: ConvRec[] = [];
+  let h = H0, w = W0, ci = C0;
+  let act = '';
+  arch.trunk.forEach((c, idx) => {
+    const p = idx === 0 ? 'stem' : `conv${idx}`;
+    const { pads, outH, outW } = samePadding(h, w, c.kernel, c.stride);
+    const wName = addParam(`${p}_conv`, 'kernel', [c.filters, ci, c.kernel, c.kernel], [c.kernel, c.kernel, ci, c.filters], { kind: 'conv' });
+    let z: string;
+    let patches: string | undefined;
+    let xNchw = act;
+    const patchify = idx === 0 && o.stemMatMul && c.kernel === c.stride && pads.every((v) => v === 0) && h % c.stride === 0 && w % c.stride === 0;
+    if (patchify) {
+      // x [B,H,W,C] → patches [B·Ho·Wo, k·k·C] in (kh, kw, c) order; z = patches · Wᵀ.
+      const k = c.kernel;
+      // (kw, c) is contiguous in NHWC: a 5-D transpose moves blocks of k·C floats
+      const x5 = g.reshape(xIn, [B * outH, k, outW, k * ci]);
+      patches = g.reshape(g.transpose(x5, [0, 2, 1, 3]), [B * outH * outW, k * k * ci]);
+      // W [Co, Ci, k, k] → [k, k, Ci, Co] → [k·k·Ci, Co]
+      const wm = g.reshape(g.transpose(wName, [2, 3, 1, 0]), [k * k * ci, c.filters]);
+      const zm = g.op('MatMul', [patches, wm]);                       // [B·Ho·Wo, Co]
+      z = g.transpose(g.reshape(zm, [B, outH, outW, c.filters]), [0, 3, 1, 2]);
+    } else {
+      if (idx === 0) xNchw = g.transpose(xIn, [0, 3, 1, 2]);
+      z = g.op('Conv', [xNchw, wName], { kernel_shape: [c.kernel, c.kernel], strides: [c.stride, c.stride], pads });
+    }
+    const bn = batchNormForward(g, `${p}_bn`, z, c.filters, B * outH * outW, spec, addParam, bns);
+    const a = g.relu(bn.y);
+    convs.push({ layer: `${p}_conv`, w: wName, k: c.kernel, s: c.stride, pads, inH: h, inW: w, outH, outW, ci, co: c.filters,
+      xIn: idx === 0 ? xNchw : act, stem: idx === 0, z, a, bn: bn.rec, ...(patches ? { patches } : {}) });
+    act = a;
+    h = outH; w = outW; ci = c.filters;
+  });
+  return {
+    trunk: act, C: ci, H: h, W: w,
+    backward: (dTrunk: string): void => {
+      let dAct = dTrunk;
+      for (let i = convs.length - 1; i >= 0; i--) {
+        const c = convs[i]!;
+        const dz = batchNormBackward(g, c.bn, dAct, c.z, c.a, grads);
+        grads.set(c.w, convWeightGrad(g, c, dz, B, o, xIn));
+        if (i > 0) dAct = convInputGrad(g, c, dz, o);
+      }
+    },
+  };
+}
+
+/**
+ * The trunk in CNHW: activations [C, B, H, W] (as [1, C, B·H·W] for the BN ops), weights OHWI
+ * [Co, kh, kw, Ci] so that a conv is Gemm(W [Co, k·k·Ci], col [k·k·Ci, B·Ho·Wo]). Returns the
+ * trunk output transposed to NCHW for the heads.
+ */
+function trunkCnhw(
+  g: G, spec: TrainGraphSpec, xIn: string, addParam: AddParam, bns: BnInfo[], grads: Map<string, string>,
+): TrunkOut {
+  const { batch: B, height: H0, width: W0, channels: C0, arch } = spec;
+  interface L { w: string; k: number; s: number; pads: number[]; inH: number; inW: number; outH: number; outW: number; ci: number; co: number;
+    col: string; z: string; a: string; bn: BnRec }
+  const layers: L[] = [];
+  let h = H0, w = W0, ci = C0;
+  let act = '';                                                             // [Ci, B, H, W]
+  arch.trunk.forEach((c, idx) => {
+    const p = idx === 0 ? 'stem' : `conv${idx}`;
+    const k = c.kernel, s = c.stride;
+    const { pads, outH, outW } = samePadding(h, w, k, s);
+    const wName = addParam(`${p}_conv`, 'kernel', [c.filters, k, k, ci], [k, k, ci, c.filters], { kind: 'conv-ohwi' });
+    const wm = g.reshape(wName, [c.filters, k * k * ci]);
+    const N = B * outH * outW;
+    let col: string;
+    let z: string;
+    if (idx === 0) {
+      if (k !== s || pads.some((v) => v > 0) || h % s !== 0 || w % s !== 0) throw new Error("layout 'cnhw' needs a patchify stem (kernel = stride, sizes multiples of it)");
+      // patches [B·Ho·Wo, k·k·C] in (kh, kw, c) order; z = W · patchesᵀ → [Co, B·Ho·Wo]
+      col = g.reshape(g.transpose(g.reshape(xIn, [B * outH, k, outW, k * ci]), [0, 2, 1, 3]), [N, k * k * ci]);
+      z = g.op('Gemm', [wm, col], { transB: int(1) });
+    } else {
+      if (s !== 1 && !(s === 2 && k === 3 && h % 2 === 0 && w % 2 === 0 && pads.join() === '0,0,1,1')) {
+        throw new Error(`layout 'cnhw': unsupported conv geometry (k ${k}, s ${s}, ${h}×${w})`);
+      }
+      col = im2colCnhw(g, act, ci, B, pads, k, s, outH, outW);                // [k·k·Ci, N]
+      z = g.op('MatMul', [wm, col]);                                          // [Co, N]
+    }
+    const z3 = g.reshape(z, [1, c.filters, N]);
+    const bn = batchNormForward(g, `${p}_bn`, z3, c.filters, N, spec, addParam, bns, [0, 2]);
+    const a3 = g.relu(bn.y);
+    layers.push({ w: wName, k, s, pads, inH: h, inW: w, outH, outW, ci, co: c.filters, col, z: z3, a: a3, bn: bn.rec });
+    act = g.reshape(a3, [c.filters, B, outH, outW]);
+    h = outH; w = outW; ci = c.filters;
+  });
+  return {
+    trunk: g.transpose(act, [1, 0, 2, 3]), C: ci, H: h, W: w,
+    backward: (dTrunk: string): void => {
+      let dAct = g.reshape(g.transpose(dTrunk, [1, 0, 2, 3]), [1, ci, B * h * w]);
+      for (let i = layers.length - 1; i >= 0; i--) {
+        const l = layers[i]!;
+        const N = B * l.outH * l.outW;
+        const dz3 = batchNormBackward(g, l.bn, dAct, l.z, l.a, grads);
+        const dz = g.reshape(dz3, [l.co, N]);
+        // dW [Co, k·k·Ci] = dz · colᵀ  (stem: col is [N, k·k·C])
+        const dw = i === 0 ? g.op('MatMul', [dz, l.col]) : g.op('Gemm', [dz, l.col], { transB: int(1) });
+        grads.set(l.w, g.reshape(dw, [l.co, l.k, l.k, l.ci]));
+        if (i === 0) break;
+        const dx = l.s === 1 ? inputGradCnhwStride1(g, l, dz, B) : inputGradCnhwStride2(g, l, dz, B);   // [Ci, B·H·W]
+        dAct = g.reshape(dx, [1, l.ci, B * l.inH * l.inW]);
+      }
+    },
+  };
+}
+
+/** im2col of x [Ci, B, H, W]: [k·k·Ci, B·Ho·Wo] in (kh, kw, ci) row order. */
+function im2colCnhw(g: G, x: string, ci: number, B: number, pads: number[], k: number, s: number, outH: number, outW: number): string {
+  const xp = pads.some((v) => v > 0) ? g.op('Pad', [x, g.i([0, 0, pads[0]!, pads[1]!, 0, 0, pads[2]!, pads[3]!])]) : x;
+  const taps: string[] = [];
+  for (let i = 0; i < k; i++) {
+    for (let j = 0; j < k; j++) {
+      taps.push(g.op('Slice', [xp, g.i([i, j]), g.i([i + s * (outH - 1) + 1, j + s * (outW - 1) + 1]), g.i([2, 3]), g.i([s, s])]));
+    }
+  }
+  const cat = taps.length === 1 ? taps[0]! : g.op('Concat', taps, { axis: int(0) });
+  return g.reshape(cat, [k * k * ci, B * outH * outW]);
+}
+
+/** Stride-1 input gradient: dx = conv(dz, flipped Wᵀ) as im2col(dz) and one MatMul. */
+function inputGradCnhwStride1(
+  g: G, l: { w: string; k: number; pads: number[]; inH: number; inW: number; outH: number; outW: number; ci: number; co: number }, dz: string, B: number,
+): string {
+  const k = l.k;
+  // Wf [Ci, (i, j, co)] = W[co, k−1−i, k−1−j, ci]
+  const flipped = g.op('Slice', [l.w, g.i([-1, -1]), g.i([-(k + 1), -(k + 1)]), g.i([1, 2]), g.i([-1, -1])]);
+  const wf = g.reshape(g.transpose(flipped, [3, 1, 2, 0]), [l.ci, k * k * l.co]);
+  const pads = [k - 1 - l.pads[0]!, k - 1 - l.pads[1]!, k - 1 - l.pads[2]!, k - 1 - l.pads[3]!];
+  const col = im2colCnhw(g, g.reshape(dz, [l.co, B, l.outH, l.outW]), l.co, B, pads, k, 1, l.inH, l.inW);
+  return g.op('MatMul', [wf, col]);
+}
+
+/**
+ * Stride-2, 3×3, pads [0,0,1,1], even input: dx row 2m takes taps i=0 (dz row m) and i=2 (dz row
+ * m−1), row 2m+1 tap i=1 (dz row m); likewise for columns. So the four output phases are one Gemm
+ * of a [4Ci, 4Co] block weight (9 of 16 blocks non-zero) with the four shifted views of dz
+ * (shifts 0/−1 in each direction), interleaved by DepthToSpace.
+ */
+function inputGradCnhwStride2(
+  g: G, l: { w: string; inH: number; inW: number; outH: number; outW: number; ci: number; co: number }, dz: string, B: number,
+): string {
+  const M = l.inH / 2, Mw = l.inW / 2;                                        // = outH, outW
+  const dz4 = g.reshape(dz, [l.co, B, l.outH, l.outW]);
+  const dzp = g.op('Pad', [dz4, g.i([0, 0, 1, 1, 0, 0, 0, 0])]);               // [Co, B, Ho+1, Wo+1]
+  // views V(dr, dc) = dz[m + dr, n + dc], dr, dc ∈ {0, −1}; order: V(0,0), V(0,−1), V(−1,0), V(−1,−1)
+  const shifts: [number, number][] = [[0, 0], [0, -1], [-1, 0], [-1, -1]];
+  const views = shifts.map(([dr, dc]) => g.op('Slice', [dzp, g.i([1 + dr, 1 + dc]), g.i([1 + dr + M, 1 + dc + Mw]), g.i([2, 3])]));
+  const dzcol = g.reshape(g.op('Concat', views, { axis: int(0) }), [4 * l.co, B * M * Mw]);
+  // block weight: phase (a, b) row block, view column block; tap i for row phase a and shift dr:
+  // a=0: (i=0, dr=0), (i=2, dr=−1); a=1: (i=1, dr=0)
+  const tapsOf = (a: number): [number, number][] => (a === 0 ? [[0, 0], [2, -1]] : [[1, 0]]);
+  const wT = g.transpose(l.w, [1, 2, 3, 0]);                                   // [kh, kw, Ci, Co]
+  const zero = g.mul(g.op('Slice', [wT, g.i([0, 0]), g.i([1, 1]), g.i([0, 1])]), g.f(0)); // [1, 1, Ci, Co] zeros
+  const zeroBlock = g.reshape(zero, [l.ci, l.co]);
+  const rows: string[] = [];
+  for (const a of [0, 1]) {
+    for (const b of [0, 1]) {
+      const blocks: string[] = [];
+      for (const [dr, dc] of shifts) {
+        const ti = tapsOf(a).find((t) => t[1] === dr);
+        const tj = tapsOf(b).find((t) => t[1] === dc);
+        if (ti && tj) blocks.push(g.reshape(g.op('Slice', [wT, g.i([ti[0], tj[0]]), g.i([ti[0] + 1, tj[0] + 1]), g.i([0, 1])]), [l.ci, l.co]));
+        else blocks.push(zeroBlock);
+      }
+      rows.push(g.op('Concat', blocks, { axis: int(1) }));                    // [Ci, 4Co]
+    }
+  }
+  const wph = g.op('Concat', rows, { axis: int(0) });                         // [4Ci, 4Co]
+  const ph = g.op('MatMul', [wph, dzcol]);                                    // [4Ci, B·M·Mw] rows (a, b, ci)
+  const d2s = g.op('DepthToSpace', [g.reshape(ph, [1, 4 * l.ci * B, M, Mw])], { blocksize: int(2), mode: 'DCR' });
+  return g.reshape(d2s, [l.ci, B * l.inH * l.inW]);
+}
+
 /** Training-mode BN forward (biased batch variance); registers gamma/beta and moving-stat I/O. */
 function batchNormForward(
   g: G, layer: string, z: string, C: number, n: number, spec: TrainGraphSpec,
   addParam: (layer: string, weight: string, shape: number[], tfjsShape: number[], layout: ParamInfo['layout']) => string,
-  bns: BnInfo[],
-): { y: string; rec: { layer: string; mean: string; rstd: string; scale: string; gamma: string; n: number } } {
+  bns: BnInfo[], axes: number[] = [0, 2, 3],
+): { y: string; rec: BnRec } {
   const gamma = addParam(layer, 'gamma', [C], [C], { kind: 'same' });
   const beta = addParam(layer, 'beta', [C], [C], { kind: 'same' });
-  const mean = g.mean(z, [0, 2, 3]);                                                  // [C]
-  const meanSq = g.div(g.op('ReduceSumSquare', [z], { axes: [0, 2, 3], keepdims: int(0) }), g.f(n));
+  const mean = g.mean(z, axes);                                                       // [C]
+  const meanSq = g.div(g.op('ReduceSumSquare', [z], { axes, keepdims: int(0) }), g.f(n));
   const variance = g.relu(g.sub(meanSq, g.mul(mean, mean)));
   const rstd = g.div(g.f(1), g.op('Sqrt', [g.add(variance, g.f(spec.bnEpsilon))]));
   const scale = g.mul(gamma, rstd);                                                   // a = γ·rstd
@@ -369,7 +524,7 @@ function batchNormForward(
   g.b.addOutput(`${layer}/moving_mean:new`, 'float32', [C]);
   g.b.addOutput(`${layer}/moving_variance:new`, 'float32', [C]);
   bns.push({ layer, channels: C });
-  return { y, rec: { layer, mean, rstd, scale, gamma, n } };
+  return { y, rec: { layer, mean, rstd, scale, gamma, n, axes } };
 }
 
 /**
@@ -379,12 +534,12 @@ function batchNormForward(
  * The two per-channel affine maps run as inference BatchNormalization ops (mean 0, var 1, ε 0).
  */
 function batchNormBackward(
-  g: G, bn: { layer: string; mean: string; rstd: string; scale: string; n: number }, dy: string, z: string, y: string,
+  g: G, bn: BnRec, dy: string, z: string, y: string,
   grads: Map<string, string>,
 ): string {
   const gr = g.reluGrad(dy, y);
-  const sg = g.sum(gr, [0, 2, 3]);
-  const sgz = g.sum(g.mul(gr, z), [0, 2, 3]);
+  const sg = g.sum(gr, bn.axes);
+  const sgz = g.sum(g.mul(gr, z), bn.axes);
   const dGamma = g.mul(bn.rstd, g.sub(sgz, g.mul(bn.mean, sg)));
   grads.set(`${bn.layer}/gamma`, dGamma);
   grads.set(`${bn.layer}/beta`, sg);

@@ -96,6 +96,14 @@ export function toInternal(p: ParamInfo, data: Float32Array): Float32Array {
     }
     return out;
   }
+  if (l.kind === 'conv-ohwi') {
+    const [kh, kw, ci, co] = p.tfjsShape as [number, number, number, number];
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) {
+      const src = ((i * kw + j) * ci + c) * co;
+      for (let o = 0; o < co; o++) out[((o * kh + i) * kw + j) * ci + c] = data[src + o]!;
+    }
+    return out;
+  }
   const U = p.tfjsShape[1]!;
   for (let hh = 0; hh < l.h; hh++) for (let ww = 0; ww < l.w; ww++) for (let c = 0; c < l.c; c++) {
     const rt = (hh * l.w + ww) * l.c + c, ri = (c * l.h + hh) * l.w + ww;
@@ -114,6 +122,14 @@ export function toTfjs(p: ParamInfo, data: Float32Array): Float32Array {
     for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) {
       const dst = ((i * kw + j) * ci + c) * co;
       for (let o = 0; o < co; o++) out[dst + o] = data[((o * ci + c) * kh + i) * kw + j]!;
+    }
+    return out;
+  }
+  if (l.kind === 'conv-ohwi') {
+    const [kh, kw, ci, co] = p.tfjsShape as [number, number, number, number];
+    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) {
+      const dst = ((i * kw + j) * ci + c) * co;
+      for (let o = 0; o < co; o++) out[dst + o] = data[((o * kh + i) * kw + j) * ci + c]!;
     }
     return out;
   }

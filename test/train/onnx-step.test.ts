@@ -50,8 +50,10 @@ test('layout conversions round-trip and samePadding follows TF', () => {
   const model = buildNetwork({ inputChannels: C, width: S, height: S, arch: noDropout, seed: 5 });
   const a = archOfModel(model);
   assert.deepEqual(a.arch, noDropout);
-  const g = buildTrainGraph({ batch: B, height: S, width: S, channels: C, arch: a.arch, classes: 3, bnEpsilon: 1e-3, bnMomentum: 0.99, lossWeights: { class: 1, box: 1 }, adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } });
-  for (const p of g.params) {
+  const spec = { batch: B, height: S, width: S, channels: C, arch: a.arch, classes: 3, bnEpsilon: 1e-3, bnMomentum: 0.99, lossWeights: { class: 1, box: 1 }, adam: { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } };
+  const params = [...buildTrainGraph(spec).params, ...buildTrainGraph({ ...spec, options: { layout: 'cnhw' } }).params];
+  assert.ok(params.some((p) => p.layout.kind === 'conv-ohwi') && params.some((p) => p.layout.kind === 'flatten-chw'));
+  for (const p of params) {
     const n = p.shape.reduce((x, y) => x * y, 1);
     const d = Float32Array.from({ length: n }, (_, i) => i);
     assert.deepEqual(toTfjs(p, toInternal(p, d)), d, p.name);
@@ -62,7 +64,7 @@ test('layout conversions round-trip and samePadding follows TF', () => {
   model.dispose();
 });
 
-for (const graph of [{}, { weightGrad: 'im2col', stemMatMul: true, inputGradStride1: 'conv' }, { weightGrad: 'taps', reluGrad: 'sign' }] as const) {
+for (const graph of [{}, { weightGrad: 'im2col', stemMatMul: true, inputGradStride1: 'conv' }, { weightGrad: 'taps', reluGrad: 'sign' }, { layout: 'cnhw' }] as const) {
   test(`ORT step = tfjs trainStep on tiny: gradients, losses, Adam-updated weights, BN statistics (${JSON.stringify(graph)})`, async () => {
     const ref = buildNetwork({ inputChannels: C, width: S, height: S, arch: noDropout, seed: 5 });
     const lr = 1e-3;
