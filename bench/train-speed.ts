@@ -49,6 +49,7 @@ function parseArgs(argv: string[]): Opts {
     else if (a === '--stem-matmul') o.graph.stemMatMul = true;
     else if (a === '--dx1') o.graph.inputGradStride1 = next() as 'convTranspose' | 'conv';
     else if (a === '--opt') o.opt = next() as Opts['opt'];
+    else if (a === '--layout') o.graph.layout = next() as 'nchw' | 'cnhw';
     else throw new Error(`unknown option ${a}`);
   }
   return o;

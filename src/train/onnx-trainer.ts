@@ -142,8 +142,12 @@ export function toTfjs(p: ParamInfo, data: Float32Array): Float32Array {
 }
 
 export class OnnxTrainer {
-  /** Current values of every graph state input (params, moments, BN statistics), internal layouts. */
-  private readonly state = new Map<string, Float32Array>();
+  /** Parameters and Adam moments as flat vectors in internal layouts (ParamInfo.offset/size). */
+  private flatP: Float32Array;
+  private flatM: Float32Array;
+  private flatV: Float32Array;
+  /** BN moving statistics by graph input name. */
+  private readonly bnState = new Map<string, Float32Array>();
   private t = 0;
   private readonly rate: number;
 
@@ -153,6 +157,13 @@ export class OnnxTrainer {
     private readonly opts: OnnxTrainerOptions,
   ) {
     this.rate = graph.spec.arch.classDropout;
+    this.flatP = new Float32Array(graph.paramCount);
+    this.flatM = new Float32Array(graph.paramCount);
+    this.flatV = new Float32Array(graph.paramCount);
+  }
+
+  private view(a: Float32Array, p: ParamInfo): Float32Array {
+    return a.subarray(p.offset, p.offset + p.size);
   }
 
   /** Build the step graph for `model` (a caldera network) and load its current weights. */
@@ -176,11 +187,6 @@ export class OnnxTrainer {
     });
     const trainer = new OnnxTrainer(session, graph, opts);
     trainer.readFrom(model);
-    for (const p of graph.params) {
-      const n = p.shape.reduce((x, y) => x * y, 1);
-      trainer.state.set(`${p.name}:m`, new Float32Array(n));
-      trainer.state.set(`${p.name}:v`, new Float32Array(n));
-    }
     return trainer;
   }
 
@@ -203,20 +209,20 @@ export class OnnxTrainer {
       if (d == null) throw new Error(`OnnxTrainer: model has no ${layer}/${weight}`);
       return d;
     };
-    for (const p of this.graph.params) this.state.set(p.name, toInternal(p, get(p.layer, p.weight)));
+    for (const p of this.graph.params) this.flatP.set(toInternal(p, get(p.layer, p.weight)), p.offset);
     for (const b of this.graph.bns) {
-      this.state.set(`${b.layer}/moving_mean`, Float32Array.from(get(b.layer, 'moving_mean')));
-      this.state.set(`${b.layer}/moving_variance`, Float32Array.from(get(b.layer, 'moving_variance')));
+      this.bnState.set(`${b.layer}/moving_mean`, Float32Array.from(get(b.layer, 'moving_mean')));
+      this.bnState.set(`${b.layer}/moving_variance`, Float32Array.from(get(b.layer, 'moving_variance')));
     }
   }
 
   /** Every weight (trainable and BN moving statistics) in tfjs layout. */
   weights(): NamedWeight[] {
     const out: NamedWeight[] = [];
-    for (const p of this.graph.params) out.push({ layer: p.layer, weight: p.weight, shape: p.tfjsShape, data: toTfjs(p, this.state.get(p.name)!) });
+    for (const p of this.graph.params) out.push({ layer: p.layer, weight: p.weight, shape: p.tfjsShape, data: toTfjs(p, this.view(this.flatP, p)) });
     for (const b of this.graph.bns) {
-      out.push({ layer: b.layer, weight: 'moving_mean', shape: [b.channels], data: Float32Array.from(this.state.get(`${b.layer}/moving_mean`)!) });
-      out.push({ layer: b.layer, weight: 'moving_variance', shape: [b.channels], data: Float32Array.from(this.state.get(`${b.layer}/moving_variance`)!) });
+      out.push({ layer: b.layer, weight: 'moving_mean', shape: [b.channels], data: Float32Array.from(this.bnState.get(`${b.layer}/moving_mean`)!) });
+      out.push({ layer: b.layer, weight: 'moving_variance', shape: [b.channels], data: Float32Array.from(this.bnState.get(`${b.layer}/moving_variance`)!) });
     }
     return out;
   }
@@ -239,8 +245,8 @@ export class OnnxTrainer {
   adamState(): { iterations: number; m: Map<string, Float32Array>; v: Map<string, Float32Array> } {
     const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
     for (const p of this.graph.params) {
-      m.set(p.name, toTfjs(p, this.state.get(`${p.name}:m`)!));
-      v.set(p.name, toTfjs(p, this.state.get(`${p.name}:v`)!));
+      m.set(p.name, toTfjs(p, this.view(this.flatM, p)));
+      v.set(p.name, toTfjs(p, this.view(this.flatV, p)));
     }
     return { iterations: this.t, m, v };
   }
@@ -249,8 +255,8 @@ export class OnnxTrainer {
     for (const p of this.graph.params) {
       const m = s.m.get(p.name), v = s.v.get(p.name);
       if (m == null || v == null) throw new Error(`OnnxTrainer.setAdamState: no moments for ${p.name}`);
-      this.state.set(`${p.name}:m`, toInternal(p, m));
-      this.state.set(`${p.name}:v`, toInternal(p, v));
+      this.flatM.set(toInternal(p, m), p.offset);
+      this.flatV.set(toInternal(p, v), p.offset);
     }
     this.t = s.iterations;
   }
@@ -296,14 +302,21 @@ export class OnnxTrainer {
       const mask = o.dropoutMask ?? this.dropoutMask(o.dropoutSeed ?? (((this.opts.seed ?? 1) * 0x9e3779b1) ^ this.t) >>> 0);
       feeds.dropout_mask = new ort.Tensor('float32', mask, [B, this.graph.dropoutWidth]);
     }
-    for (const p of this.graph.params) {
-      feeds[p.name] = new ort.Tensor('float32', this.state.get(p.name)!, p.shape);
-      feeds[`${p.name}:m`] = new ort.Tensor('float32', this.state.get(`${p.name}:m`)!, p.shape);
-      feeds[`${p.name}:v`] = new ort.Tensor('float32', this.state.get(`${p.name}:v`)!, p.shape);
+    if (this.graph.flat) {
+      const P = [this.graph.paramCount];
+      feeds.params = new ort.Tensor('float32', this.flatP, P);
+      feeds['params:m'] = new ort.Tensor('float32', this.flatM, P);
+      feeds['params:v'] = new ort.Tensor('float32', this.flatV, P);
+    } else {
+      for (const p of this.graph.params) {
+        feeds[p.name] = new ort.Tensor('float32', this.view(this.flatP, p).slice(), p.shape);
+        feeds[`${p.name}:m`] = new ort.Tensor('float32', this.view(this.flatM, p).slice(), p.shape);
+        feeds[`${p.name}:v`] = new ort.Tensor('float32', this.view(this.flatV, p).slice(), p.shape);
+      }
     }
     for (const b of this.graph.bns) {
-      feeds[`${b.layer}/moving_mean`] = new ort.Tensor('float32', this.state.get(`${b.layer}/moving_mean`)!, [b.channels]);
-      feeds[`${b.layer}/moving_variance`] = new ort.Tensor('float32', this.state.get(`${b.layer}/moving_variance`)!, [b.channels]);
+      feeds[`${b.layer}/moving_mean`] = new ort.Tensor('float32', this.bnState.get(`${b.layer}/moving_mean`)!, [b.channels]);
+      feeds[`${b.layer}/moving_variance`] = new ort.Tensor('float32', this.bnState.get(`${b.layer}/moving_variance`)!, [b.channels]);
     }
     let out: ort.InferenceSession.OnnxValueMapType;
     try {
@@ -312,8 +325,21 @@ export class OnnxTrainer {
       this.t--;
       throw e;
     }
-    for (const [name, v] of Object.entries(out)) {
-      if (name.endsWith(':new')) this.state.set(name.slice(0, -4), (v as ort.Tensor).data as Float32Array);
+    const data = (name: string): Float32Array => (out[name] as ort.Tensor).data as Float32Array;
+    if (this.graph.flat) {
+      this.flatP = data('params:new');
+      this.flatM = data('params:m:new');
+      this.flatV = data('params:v:new');
+    } else {
+      for (const p of this.graph.params) {
+        this.flatP.set(data(`${p.name}:new`), p.offset);
+        this.flatM.set(data(`${p.name}:m:new`), p.offset);
+        this.flatV.set(data(`${p.name}:v:new`), p.offset);
+      }
+    }
+    for (const b of this.graph.bns) {
+      this.bnState.set(`${b.layer}/moving_mean`, data(`${b.layer}/moving_mean:new`));
+      this.bnState.set(`${b.layer}/moving_variance`, data(`${b.layer}/moving_variance:new`));
     }
     const probs = (out.probs as ort.Tensor).data as Float32Array;
     const pred = new Int32Array(B);
