@@ -24,7 +24,11 @@
 import { OnnxGraphBuilder, int } from '../engine/onnx-graph.js';
 import type { ArchSpec } from '../model/network.js';
 
-/** How the graph computes what; defaults are the fastest measured on this machine. */
+/**
+ * How the graph computes what. Defaults (taps, patch-MatMul stem, ConvTranspose, Where, nchw, flat)
+ * were the fastest measured on this 2-core machine (see bench/train-speed.ts); all variants are
+ * tested equal to tfjs.
+ */
 export interface TrainGraphOptions {
   /**
    * Conv weight gradient: 'swap' (a Conv with batch/channel swapped), 'im2col' (Slices + Concat +
@@ -170,7 +174,7 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
 
 function buildGraph(spec: TrainGraphSpec, flatParams: ParamInfo[] | null, encode = true): TrainGraph {
   const o: Required<TrainGraphOptions> = {
-    weightGrad: 'swap', stemMatMul: false, inputGradStride1: 'convTranspose', reluGrad: 'where', layout: 'nchw', flatState: true, outputGradients: false, ...spec.options,
+    weightGrad: 'taps', stemMatMul: true, inputGradStride1: 'convTranspose', reluGrad: 'where', layout: 'nchw', flatState: true, outputGradients: false, ...spec.options,
   };
   const { batch: B, height: H0, width: W0, channels: C0, arch } = spec;
   const g = new G(o.reluGrad);

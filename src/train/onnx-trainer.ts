@@ -146,6 +146,8 @@ export class OnnxTrainer {
   private flatP: Float32Array;
   private flatM: Float32Array;
   private flatV: Float32Array;
+  /** Spare buffers for the next step's outputs (ORT writes the new parameters and moments into them). */
+  private spare: [Float32Array, Float32Array, Float32Array] | null = null;
   /** BN moving statistics by graph input name. */
   private readonly bnState = new Map<string, Float32Array>();
   private t = 0;
@@ -319,17 +321,30 @@ export class OnnxTrainer {
       feeds[`${b.layer}/moving_variance`] = new ort.Tensor('float32', this.bnState.get(`${b.layer}/moving_variance`)!, [b.channels]);
     }
     let out: ort.InferenceSession.OnnxValueMapType;
+    let fetches: Record<string, ort.Tensor | null> | null = null;
+    if (this.graph.flat) {
+      // Pre-allocated outputs (ping-pong with the input buffers): no 12 MB of new buffers per step.
+      const P = [this.graph.paramCount];
+      this.spare ??= [new Float32Array(P[0]!), new Float32Array(P[0]!), new Float32Array(P[0]!)];
+      fetches = {};
+      for (const n of this.session.outputNames) fetches[n] = null;
+      fetches['params:new'] = new ort.Tensor('float32', this.spare[0], P);
+      fetches['params:m:new'] = new ort.Tensor('float32', this.spare[1], P);
+      fetches['params:v:new'] = new ort.Tensor('float32', this.spare[2], P);
+    }
     try {
-      out = await this.session.run(feeds);
+      out = fetches ? await this.session.run(feeds, fetches as unknown as ort.InferenceSession.FetchesType) : await this.session.run(feeds);
     } catch (e) {
       this.t--;
       throw e;
     }
     const data = (name: string): Float32Array => (out[name] as ort.Tensor).data as Float32Array;
     if (this.graph.flat) {
-      this.flatP = data('params:new');
-      this.flatM = data('params:m:new');
-      this.flatV = data('params:v:new');
+      const [p, m, v] = this.spare!;
+      this.spare = [this.flatP, this.flatM, this.flatV];
+      this.flatP = p;
+      this.flatM = m;
+      this.flatV = v;
     } else {
       for (const p of this.graph.params) {
         this.flatP.set(data(`${p.name}:new`), p.offset);
