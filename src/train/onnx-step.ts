@@ -35,8 +35,11 @@ export interface TrainGraphOptions {
    * one MatMul) or 'taps' (per kernel tap a strided Slice of xᵀ [Ci,B,H,W] and one Gemm dzᵀ·tapᵀ).
    */
   weightGrad?: 'swap' | 'im2col' | 'taps';
-  /** ReLU backward as Where(y > 0, dy, 0) ('where') or dy·Sign(y) ('sign'; y ≥ 0 is a ReLU output). */
-  reluGrad?: 'where' | 'sign';
+  /**
+   * ReLU backward: dy·Cast(y > 0) ('cast', default: ~3× faster than Where in ORT 1.30 CPU, whose
+   * Where is a slow single-threaded loop), Where(y > 0, dy, 0) ('where') or dy·Sign(y) ('sign').
+   */
+  reluGrad?: 'cast' | 'where' | 'sign';
   /** Stem (patchify, kernel = stride) as patches × MatMul instead of Conv (also gives its weight gradient as one MatMul). */
   stemMatMul?: boolean;
   /** Input gradient of stride-1 convs: 'convTranspose' or 'conv' (flipped, transposed kernel). */
@@ -116,7 +119,7 @@ export function samePadding(inH: number, inW: number, k: number, s: number): { p
 
 /** Terse wrapper over the builder: every op returns its (single) output name. */
 class G {
-  constructor(private readonly reluMode: 'where' | 'sign' = 'where') {}
+  constructor(private readonly reluMode: 'cast' | 'where' | 'sign' = 'cast') {}
   readonly b = new OnnxGraphBuilder({ name: 'caldera_train_step', producerName: 'caldera' });
   private consts = new Map<string, string>();
 
@@ -160,6 +163,7 @@ class G {
   /** dy where y > 0, else 0 (ReLU backward from its output). */
   reluGrad(dy: string, y: string): string {
     if (this.reluMode === 'sign') return this.mul(dy, this.op('Sign', [y]));
+    if (this.reluMode === 'cast') return this.mul(dy, this.op('Cast', [this.op('Greater', [y, this.f(0)])], { to: int(1) }));
     return this.op('Where', [this.op('Greater', [y, this.f(0)]), dy, this.f(0)]);
   }
 }
@@ -174,7 +178,7 @@ export function buildTrainGraph(spec: TrainGraphSpec): TrainGraph {
 
 function buildGraph(spec: TrainGraphSpec, flatParams: ParamInfo[] | null, encode = true): TrainGraph {
   const o: Required<TrainGraphOptions> = {
-    weightGrad: 'taps', stemMatMul: true, inputGradStride1: 'convTranspose', reluGrad: 'where', layout: 'nchw', flatState: true, outputGradients: false, ...spec.options,
+    weightGrad: 'taps', stemMatMul: true, inputGradStride1: 'convTranspose', reluGrad: 'cast', layout: 'nchw', flatState: true, outputGradients: false, ...spec.options,
   };
   const { batch: B, height: H0, width: W0, channels: C0, arch } = spec;
   const g = new G(o.reluGrad);

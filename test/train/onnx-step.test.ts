@@ -66,7 +66,7 @@ test('layout conversions round-trip and samePadding follows TF', () => {
 
 for (const graph of [
   {},
-  { flatState: false, weightGrad: 'swap', stemMatMul: false },
+  { flatState: false, weightGrad: 'swap', stemMatMul: false, reluGrad: 'where' },
   { weightGrad: 'im2col', stemMatMul: false, inputGradStride1: 'conv' },
   { reluGrad: 'sign', inputGradStride1: 'conv' },
   { layout: 'cnhw' },
