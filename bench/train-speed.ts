@@ -158,7 +158,9 @@ const result: Record<string, unknown> = {
   loadavgStart: fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number),
 };
 if (o.profile) {
-  result.profile = Object.fromEntries(await Promise.all(o.threads.map(async (t) => [`threads${t}`, await profileRun(o, t)] as const)));
+  const prof: Record<string, unknown> = {};
+  for (const t of o.threads) prof[`threads${t}`] = await profileRun(o, t);   // one at a time
+  result.profile = prof;
 } else {
   const rounds: Record<string, unknown>[] = [];
   for (let r = 0; r < o.rounds; r++) {

@@ -263,6 +263,56 @@ export class OnnxTrainer {
     this.t = s.iterations;
   }
 
+  /** `layer/weight` of each of `model.trainableWeights`, in order (the order tfjs' Adam keeps its moments in). */
+  private trainableKeys(model: tfTypes.LayersModel): string[] {
+    const owner = new Map<unknown, string>();
+    for (const l of model.layers) for (const w of l.trainableWeights) owner.set(w, `${l.name}/${shortName(w.originalName ?? w.name)}`);
+    return model.trainableWeights.map((w) => {
+      const k = owner.get(w);
+      if (k == null) throw new Error(`OnnxTrainer: no layer owns ${w.name}`);
+      return k;
+    });
+  }
+
+  /**
+   * Put the Adam state into a tfjs `tf.train.adam` optimizer as if it had run `trainStep` on
+   * `model` for the same steps (iteration count, then first and second moments in
+   * `model.trainableWeights` order): `saveCheckpoint(dir, model, optimizer, …)` then writes the
+   * standard checkpoint, and tfjs training can continue from it.
+   */
+  async writeAdamTo(optimizer: tfTypes.Optimizer, model: tfTypes.LayersModel, tf: typeof tfTypes): Promise<void> {
+    const s = this.adamState();
+    const keys = this.trainableKeys(model);
+    const shapes = model.trainableWeights.map((w) => w.shape as number[]);
+    const moment = (which: 'm' | 'v') => keys.map((k, i) => ({
+      name: `${model.trainableWeights[i]!.name}/${which}`,
+      tensor: tf.tensor((which === 'm' ? s.m : s.v).get(k)!, shapes[i]),
+    }));
+    const iter = { name: 'iter', tensor: tf.scalar(this.t, 'int32') };
+    const ws = [iter, ...moment('m'), ...moment('v')];
+    await optimizer.setWeights(ws);
+    tf.dispose(ws.map((w) => w.tensor));   // setWeights made variables of them
+  }
+
+  /** Load the Adam state from a tfjs Adam optimizer of `model` (e.g. after `restoreOptimizer` of a checkpoint). */
+  async readAdamFrom(optimizer: tfTypes.Optimizer, model: tfTypes.LayersModel): Promise<void> {
+    const ws = await optimizer.getWeights();
+    const keys = this.trainableKeys(model);
+    const iterations = ws.length > 0 ? (await ws[0]!.tensor.data())[0]! : 0;
+    const n = (ws.length - 1) / 2;
+    const m = new Map<string, Float32Array>(), v = new Map<string, Float32Array>();
+    if (ws.length <= 1) {
+      for (const p of this.graph.params) { m.set(p.name, new Float32Array(p.size)); v.set(p.name, new Float32Array(p.size)); }
+    } else {
+      if (n !== keys.length) throw new Error(`OnnxTrainer.readAdamFrom: ${n} moments for ${keys.length} trainable weights`);
+      for (let i = 0; i < n; i++) {
+        m.set(keys[i]!, (await ws[1 + i]!.tensor.data()) as Float32Array);
+        v.set(keys[i]!, (await ws[1 + n + i]!.tensor.data()) as Float32Array);
+      }
+    }
+    this.setAdamState({ iterations, m, v });
+  }
+
   /** The dropout mask of step `seed`: 1/(1−rate) with probability 1−rate, else 0. */
   private dropoutMask(seed: number): Float32Array {
     const B = this.graph.spec.batch, n = this.graph.dropoutWidth;

@@ -148,3 +148,32 @@ test('dropout: a mask of ones is the no-dropout graph; a zero mask cuts the clas
   await Promise.all([a.release(), b.release(), c.release()]);
   m.dispose(); n.dispose();
 });
+
+test('Adam state moves between OnnxTrainer and tf.train.adam (checkpoint interop): the next step agrees', async () => {
+  const lr = 2e-3;
+  const m0 = buildNetwork({ inputChannels: C, width: S, height: S, arch: noDropout, seed: 8 });
+  const trainer = await OnnxTrainer.create(m0, { batch: B, lr, lossWeights: W });
+  for (let s = 0; s < 2; s++) { const b = batch(200 + s); await trainer.step(b.x, b.yc, b.yb); }
+  // Hand the state to tfjs (weights + Adam), take step 3 there and in ORT.
+  const ref = buildNetwork({ inputChannels: C, width: S, height: S, arch: noDropout, seed: 99 });
+  trainer.writeTo(ref, tf);
+  const opt = tf.train.adam(lr);
+  await trainer.writeAdamTo(opt, ref, tf);
+  // And back: a fresh trainer reading the tfjs state continues identically.
+  const again = await OnnxTrainer.create(ref, { batch: B, lr, lossWeights: W });
+  await again.readAdamFrom(opt, ref);
+  assert.equal(again.iterations, 2);
+  const b = batch(202);
+  const x = tf.tensor4d(b.x, [B, S, S, C]), yc = tf.tensor2d(b.yc, [B, 3]), yb = tf.tensor2d(b.yb, [B, 5]);
+  const t = trainStep(ref, opt, x, yc, yb, W);
+  const r = await trainer.step(b.x, b.yc, b.yb);
+  const r2 = await again.step(b.x, b.yc, b.yb);
+  assert.ok(Math.abs(r.loss - t.loss) <= 1e-4 * t.loss && Math.abs(r2.loss - t.loss) <= 1e-4 * t.loss);
+  const tw = tfjsWeights(ref);
+  for (const tr of [trainer, again]) {
+    for (const w of tr.weights()) assert.ok(relDiff(tw.get(`${w.layer}/${w.weight}`)!, w.data) < 1e-4, `${w.layer}/${w.weight}`);
+  }
+  tf.dispose([x, yc, yb]);
+  await Promise.all([trainer.release(), again.release()]);
+  opt.dispose(); m0.dispose(); ref.dispose();
+});
