@@ -44,7 +44,7 @@ function parseArgs(argv: string[]): Opts {
     else if (a === '--torch-peer') o.torchPeer = next();
     else if (a === '--wasm') o.wasm = true;
     else if (a === '--profile') o.profile = true;
-    else if (a === '--weight-grad') o.graph.weightGrad = next() as 'swap' | 'im2col' | 'taps';
+    else if (a === '--weight-grad') o.graph.weightGrad = next() as 'swap' | 'im2col' | 'taps' | 'pitch';
     else if (a === '--relu-grad') o.graph.reluGrad = next() as 'cast' | 'where' | 'sign';
     else if (a === '--stem-matmul') o.graph.stemMatMul = true;
     else if (a === '--dx1') o.graph.inputGradStride1 = next() as 'convTranspose' | 'conv';

@@ -69,6 +69,8 @@ for (const graph of [
   { flatState: false, weightGrad: 'swap', stemMatMul: false, reluGrad: 'where' },
   { weightGrad: 'im2col', stemMatMul: false, inputGradStride1: 'conv' },
   { reluGrad: 'sign', inputGradStride1: 'conv' },
+  { weightGrad: 'pitch' },
+  { weightGrad: 'pitch', stemMatMul: false },
   { layout: 'cnhw' },
 ] as const) {
   test(`ORT step = tfjs trainStep on tiny: gradients, losses, Adam-updated weights, BN statistics (${JSON.stringify(graph)})`, async () => {
