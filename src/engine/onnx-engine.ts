@@ -23,6 +23,11 @@ export interface OnnxEngineOptions {
   readonly intraOpThreads?: number;
   /** ORT graph optimisation level (default 'all': fuses Conv+Relu, Gemm+activation, …). */
   readonly graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+  /**
+   * Let idle intra-op threads spin between operators (ORT's default, true). Spinning threads
+   * waste a core that other processes on a shared machine could use; false makes them sleep.
+   */
+  readonly allowSpinning?: boolean;
   /** Name of the model in error messages (default: the path, or 'ONNX model'). */
   readonly source?: string;
 }
@@ -77,6 +82,7 @@ export class OnnxEngine {
         executionMode: 'sequential',
         graphOptimizationLevel: opts.graphOptimizationLevel ?? 'all',
         logSeverityLevel: 3,
+        ...(opts.allowSpinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
       });
     } catch (e) {
       throw new InputError(`${source}: ONNX Runtime cannot load the model (${oneLine(e)})`, { cause: e });

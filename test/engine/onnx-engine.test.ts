@@ -100,6 +100,10 @@ test('tiny variant with random weights: engine = tfjs; from a file path too', as
     await rejectsInput(eng.run(x.subarray(1), n, h, w, c), /values for a batch of 5×64×96×2/);
     await rejectsInput(eng.run(x, 0, h, w, c), /batch size must be a positive integer/);
     await eng.release();
+    // Non-spinning thread pool: same answers.
+    const calm = await openOnnxEngine(bytes, { intraOpThreads: 2, allowSpinning: false });
+    assert.ok(maxAbsDiff((await calm.run(x, n, h, w, c)).classProbs, out.classProbs) < 1e-5);
+    await calm.release();
     await rejectsInput(openOnnxEngine(path.join(dir, 'missing.onnx')), /missing\.onnx: cannot read/);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
