@@ -1,211 +1,187 @@
 /**
- * Benchmark of the network engine (not a test): training and inference throughput at 224×224 on
- * the wasm backend with caldera's kernels.
+ * `npm run bench:model`: what `caldera train` and `caldera predict` achieve on the whole machine
+ * with their default engine (ONNX Runtime, all cores), on caldera's default network (batch 16,
+ * 224×224×3), side by side in alternating rounds with the tfjs wasm fallback and, when Debian's
+ * python3-torch is installed, the PyTorch peer of the same network (../shared/peers/torch_peer.py);
+ * and the machine's float32 matrix-multiply ceiling (ORT MatMul 1024², 1 thread and all), the
+ * physical limit each engine is measured against. Not a test.
  *
- *   node dist/bench/model.js [--json] [--batch 16] [--steps 6] [--channels 3]
- *        [--variant default|tiny] [--arch '<ArchSpec JSON>'] [--workers 2] [--profile]
+ *   node dist/bench/model.js [--json] [--rounds 3] [--steps 10] [--batch 16] [--channels 3] [--no-torch]
  *
- * One wasm instance uses one core (tfjs disables wasm threads in Node), so `--workers N` (default 2)
- * also measures inference with N worker_threads, each with its own wasm instance and model, run
- * concurrently; 0 skips it. `--profile` prints per-kernel self times of one training step and one
- * inference batch. `--json` prints ONE JSON object.
+ * `--json` prints ONE JSON object: train_img_per_s, infer_img_per_s (default engine, whole machine),
+ * gflop_per_img, train_gflop_per_img, the achieved GFLOP/s, matmul_gflop_per_s, the tfjs and
+ * torch figures, and every round.
  */
-import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { initBackend, backendInfo } from '../src/engine/backend.js';
-import { startKernelProfile, stopKernelProfile } from '../src/engine/kernels/profile.js';
-import { buildNetwork, forwardMacs, predict, trainStep, type ArchSpec, type NetworkVariant } from '../src/engine/network.js';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { initBackend } from '../src/engine/backend.js';
+import { buildNetwork, forwardMacs, predict, trainStep } from '../src/engine/network.js';
+import { layersModelToOnnx } from '../src/engine/onnx-export.js';
+import { OnnxEngine } from '../src/engine/onnx-engine.js';
+import { OnnxGraphBuilder } from '../src/engine/onnx-graph.js';
+import { OnnxTrainer } from '../src/train/onnx-trainer.js';
+import { median } from '../src/core/arrays.js';
+import { Rng } from '../src/core/rng.js';
 
-interface Opts {
-  json: boolean; batch: number; steps: number; channels: number; size: number;
-  variant: NetworkVariant; arch?: ArchSpec; workers: number; profile: boolean;
-}
+interface Opts { json: boolean; rounds: number; steps: number; batch: number; channels: number; torch: boolean; torchPeer: string }
 
 function parseArgs(argv: string[]): Opts {
-  const o: Opts = { json: false, batch: 16, steps: 6, channels: 3, size: 224, variant: 'default', workers: 2, profile: false };
+  const o: Opts = { json: false, rounds: 3, steps: 10, batch: 16, channels: 3, torch: true, torchPeer: path.resolve('../shared/peers/torch_peer.py') };
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    const next = () => {
-      const v = argv[++i];
-      if (v == null) throw new Error(`${a} needs a value`);
-      return v;
-    };
+    const a = argv[i]!;
+    const next = (): string => { const v = argv[++i]; if (v === undefined) throw new Error(`${a} needs a value`); return v; };
     if (a === '--json') o.json = true;
-    else if (a === '--profile') o.profile = true;
-    else if (a === '--batch') o.batch = Number(next());
+    else if (a === '--no-torch') o.torch = false;
+    else if (a === '--rounds') o.rounds = Number(next());
     else if (a === '--steps') o.steps = Number(next());
+    else if (a === '--batch') o.batch = Number(next());
     else if (a === '--channels') o.channels = Number(next());
-    else if (a === '--size') o.size = Number(next());
-    else if (a === '--workers') o.workers = Number(next());
-    else if (a === '--variant') o.variant = next() as NetworkVariant;
-    else if (a === '--arch') o.arch = JSON.parse(next()) as ArchSpec;
     else throw new Error(`unknown argument ${a}`);
   }
   return o;
 }
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+const SIZE = 224;
+
+function batchData(o: Opts): { x: Float32Array; cls: Int32Array; box: Float32Array } {
+  const r = new Rng(1);
+  const x = Float32Array.from({ length: o.batch * SIZE * SIZE * o.channels }, () => r.uniform(-1, 1));
+  const cls = Int32Array.from({ length: o.batch }, (_, i) => i % 3);
+  const box = new Float32Array(o.batch * 5);
+  for (let i = 0; i < o.batch; i++) if (cls[i] !== 2) box.set([r.uniform(0.3, 0.7), r.uniform(0.3, 0.7), 0.1, 0.1, 1], i * 5);
+  return { x, cls, box };
 }
 
-/** Inference only, for one worker: returns per-batch times (ms). */
-async function inferenceTimes(o: Opts, seed: number): Promise<number[]> {
-  const tf = await initBackend();
-  const model = buildNetwork({ inputChannels: o.channels, width: o.size, height: o.size, variant: o.variant, arch: o.arch, seed });
-  const x = tf.randomNormal([o.batch, o.size, o.size, o.channels]);
-  const run = () => {
-    const r = predict(model, x);
-    const outs = [r.classProbs, r.box];
-    outs[0].dataSync();
-    tf.dispose(outs);
-  };
-  run();
-  run();
-  const times: number[] = [];
-  for (let i = 0; i < o.steps; i++) {
+async function timed(n: number, f: () => Promise<unknown> | unknown): Promise<number[]> {
+  await f();
+  await f();
+  const ts: number[] = [];
+  for (let i = 0; i < n; i++) {
     const t0 = performance.now();
-    run();
-    times.push(performance.now() - t0);
+    await f();
+    ts.push(performance.now() - t0);
   }
-  tf.dispose(x);
-  model.dispose();
-  return times;
+  return ts;
 }
 
-async function workerMain(): Promise<void> {
-  const { opts, seed } = workerData as { opts: Opts; seed: number };
-  // Start together: wait for the go signal after initialisation.
+const imgPerS = (batch: number, ms: number[]): number => Math.round((batch / median(ms)) * 1000 * 10) / 10;
+
+/** ORT training and inference, `threads` intra-op threads. */
+async function ortRound(o: Opts, threads: number): Promise<{ train: number; infer: number }> {
   const tf = await initBackend();
+  const model = buildNetwork({ inputChannels: o.channels, width: SIZE, height: SIZE, variant: 'default', seed: 1 });
+  const d = batchData(o);
+  const trainer = await OnnxTrainer.create(model, { batch: o.batch, threads, lossWeights: { class: 1, box: 10 } });
+  const train = imgPerS(o.batch, await timed(o.steps, () => trainer.step(d.x, d.cls, d.box)));
+  await trainer.release();
+  const engine = await OnnxEngine.fromBytes(layersModelToOnnx(model), { intraOpThreads: threads });
+  const infer = imgPerS(o.batch, await timed(o.steps * 2, () => engine.run(d.x, o.batch, SIZE, SIZE, o.channels)));
+  await engine.release();
+  model.dispose();
   void tf;
-  parentPort!.postMessage({ ready: true });
-  await new Promise<void>((resolve) => parentPort!.once('message', () => resolve()));
-  const t0 = performance.now();
-  const times = await inferenceTimes(opts, seed);
-  parentPort!.postMessage({ times, wall: performance.now() - t0 });
+  return { train, infer };
 }
 
-async function multiWorkerInference(o: Opts): Promise<{ img_per_s: number; per_worker: number[] }> {
-  const workers = Array.from({ length: o.workers }, (_, i) => new Worker(new URL(import.meta.url), { workerData: { opts: o, seed: i + 1 } }));
-  await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
-    w.once('message', () => resolve());
-    w.once('error', reject);
-  })));
-  const results = await Promise.all(workers.map((w) => new Promise<{ times: number[] }>((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-    w.postMessage('go');
-  })));
-  await Promise.all(workers.map((w) => w.terminate()));
-  const perWorker = results.map((r) => (o.batch * 1000) / median(r.times));
-  return { img_per_s: perWorker.reduce((a, b) => a + b, 0), per_worker: perWorker };
+/** tfjs wasm (one instance, one core): the fallback engine. */
+async function tfjsRound(o: Opts): Promise<{ train: number; infer: number }> {
+  const tf = await initBackend();
+  const model = buildNetwork({ inputChannels: o.channels, width: SIZE, height: SIZE, variant: 'default', seed: 1 });
+  const d = batchData(o);
+  const x = tf.tensor4d(d.x, [o.batch, SIZE, SIZE, o.channels]);
+  const yc = tf.oneHot(tf.tensor1d(d.cls, 'int32'), 3).toFloat();
+  const yb = tf.tensor2d(d.box, [o.batch, 5]);
+  const opt = tf.train.adam(1e-3);
+  const train = imgPerS(o.batch, await timed(Math.max(3, o.steps >> 1), () => trainStep(model, opt, x, yc, yb)));
+  const infer = imgPerS(o.batch, await timed(o.steps, () => {
+    const r = predict(model, x);
+    r.classProbs.dataSync();
+    tf.dispose([r.classProbs, r.box]);
+  }));
+  tf.dispose([x, yc, yb]);
+  opt.dispose();
+  model.dispose();
+  return { train, infer };
+}
+
+function torchRound(o: Opts, threads: number): { train: number; infer: number } | null {
+  if (!o.torch || !fs.existsSync(o.torchPeer)) return null;
+  try {
+    const out = execFileSync('/usr/bin/python3', [o.torchPeer, String(threads), String(o.channels)], { encoding: 'utf8', timeout: 600_000, stdio: ['ignore', 'pipe', 'ignore'] });
+    const j = JSON.parse(out.trim().split('\n').at(-1)!) as { train_img_per_s: number; infer_img_per_s: number };
+    return { train: j.train_img_per_s, infer: j.infer_img_per_s };
+  } catch {
+    return null;
+  }
+}
+
+/** Float32 matrix-multiply GFLOP/s of ONNX Runtime on n×n matrices. */
+async function matmulCeiling(threads: number, n = 1024): Promise<number> {
+  const g = new OnnxGraphBuilder();
+  g.addInput('a', 'float32', [n, n]);
+  g.addInput('b', 'float32', [n, n]);
+  g.addNode('MatMul', ['a', 'b'], {}, { outputs: ['c'] });
+  g.addOutput('c', 'float32', [n, n]);
+  const s = await ort.InferenceSession.create(g.encode(), { intraOpNumThreads: threads, interOpNumThreads: 1, logSeverityLevel: 3 });
+  const r = new Rng(2);
+  const a = new ort.Tensor('float32', Float32Array.from({ length: n * n }, () => r.next()), [n, n]);
+  const ts = await timed(8, () => s.run({ a, b: a }));
+  await s.release();
+  return Math.round(((2 * n ** 3) / (median(ts) / 1000) / 1e9) * 10) / 10;
 }
 
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
+  const all = os.availableParallelism();
+  const log = (s: string): void => { if (!o.json) console.log(s); };
   const tf = await initBackend();
-  const info = await backendInfo();
-  const model = buildNetwork({ inputChannels: o.channels, width: o.size, height: o.size, variant: o.variant, arch: o.arch, seed: 1 });
-  const macs = forwardMacs(model);
-  const params = model.countParams();
-  const first = model.layers.find((l) => l.getClassName() === 'Conv2D');
-  const firstMacs = first ? forwardMacs(tf.model({ inputs: model.inputs, outputs: first.output as import('@tensorflow/tfjs').SymbolicTensor })) : 0;
+  const probe = buildNetwork({ inputChannels: o.channels, width: SIZE, height: SIZE, variant: 'default', seed: 1 });
+  const macs = forwardMacs(probe);
+  const first = probe.layers.find((l) => l.getClassName() === 'Conv2D');
+  const firstMacs = first ? forwardMacs(tf.model({ inputs: probe.inputs, outputs: first.output as import('@tensorflow/tfjs').SymbolicTensor })) : 0;
+  probe.dispose();
   const gflopFwd = (2 * macs) / 1e9;
-  // Training ≈ forward + input gradients (all but the first conv) + weight gradients.
-  const gflopTrain = (2 * (3 * macs - firstMacs)) / 1e9;
-  const opt = tf.train.adam(1e-3);
-  const x = tf.randomNormal([o.batch, o.size, o.size, o.channels]);
-  const yc = tf.oneHot(tf.randomUniform([o.batch], 0, 3, 'int32'), 3).toFloat();
-  const yb = tf.concat([tf.randomUniform([o.batch, 4]), tf.ones([o.batch, 1])], 1);
-  const log = (s: string) => { if (!o.json) console.log(s); };
-  log(`backend ${info.backend} simd=${info.simd} threads=${info.threads}; params ${params}; ` +
-    `forward ${gflopFwd.toFixed(3)} GFLOP/img, training ≈ ${gflopTrain.toFixed(3)} GFLOP/img; batch ${o.batch}`);
-
-  trainStep(model, opt, x, yc, yb);
-  trainStep(model, opt, x, yc, yb);
-  const trainTimes: number[] = [];
-  for (let i = 0; i < o.steps; i++) {
-    const t0 = performance.now();
-    trainStep(model, opt, x, yc, yb);
-    trainTimes.push(performance.now() - t0);
+  const gflopTrain = (2 * (3 * macs - firstMacs)) / 1e9; // forward + input gradients (not the stem's) + weight gradients
+  log(`default network, batch ${o.batch}, ${SIZE}×${SIZE}×${o.channels}: ${gflopFwd.toFixed(3)} GFLOP/img forward, ${gflopTrain.toFixed(3)} per training image; ${all} cores`);
+  const rounds: Record<string, unknown>[] = [];
+  for (let r = 0; r < o.rounds; r++) {
+    const round = {
+      ort_all: await ortRound(o, all), ort_1: await ortRound(o, 1), tfjs: await tfjsRound(o),
+      torch_all: torchRound(o, all), torch_1: torchRound(o, 1),
+    };
+    rounds.push(round);
+    log(`round ${r + 1}: ${JSON.stringify(round)}`);
   }
-  const trainImgS = (o.batch * 1000) / median(trainTimes);
-  log(`train: ${trainImgS.toFixed(1)} img/s (median of ${o.steps} steps; best ${((o.batch * 1000) / Math.min(...trainTimes)).toFixed(1)}), ` +
-    `${(trainImgS * gflopTrain).toFixed(1)} GFLOP/s`);
-
-  const inferTimes: number[] = [];
-  const runInfer = () => {
-    const r = predict(model, x);
-    const outs = [r.classProbs, r.box];
-    outs[0].dataSync();
-    tf.dispose(outs);
+  const med = (k: string, f: 'train' | 'infer'): number | null => {
+    const v = rounds.map((x) => (x[k] as { train: number; infer: number } | null)?.[f]).filter((n): n is number => typeof n === 'number');
+    return v.length ? median(v) : null;
   };
-  runInfer();
-  for (let i = 0; i < o.steps; i++) {
-    const t0 = performance.now();
-    runInfer();
-    inferTimes.push(performance.now() - t0);
-  }
-  const inferImgS = (o.batch * 1000) / median(inferTimes);
-  log(`infer: ${inferImgS.toFixed(1)} img/s (best ${((o.batch * 1000) / Math.min(...inferTimes)).toFixed(1)}), ` +
-    `${(inferImgS * gflopFwd).toFixed(1)} GFLOP/s`);
-
-  let profile: { train: unknown; infer: unknown } | undefined;
-  if (o.profile) {
-    startKernelProfile('wasm');
-    trainStep(model, opt, x, yc, yb);
-    const pt = stopKernelProfile('wasm');
-    startKernelProfile('wasm');
-    runInfer();
-    const pi = stopKernelProfile('wasm');
-    const fmt = (st: { name: string; ms: number; calls: number }[]) => st.slice(0, 15).map((s) => ({ kernel: s.name, ms: +s.ms.toFixed(1), calls: s.calls }));
-    profile = { train: fmt(pt), infer: fmt(pi) };
-    if (!o.json) {
-      for (const [k, st] of Object.entries({ train: pt, infer: pi })) {
-        const tot = st.reduce((a, s) => a + s.ms, 0);
-        console.log(`profile (${k}, one batch): ${tot.toFixed(0)} ms in kernels`);
-        for (const s of st.slice(0, 15)) console.log(`  ${s.name.padEnd(26)} ${s.ms.toFixed(1).padStart(8)} ms ${String(s.calls).padStart(5)} calls`);
-      }
-    }
-  }
-  tf.dispose([x, yc, yb]);
-  model.dispose();
-
-  let multi: { img_per_s: number; per_worker: number[] } | undefined;
-  if (o.workers > 0) {
-    multi = await multiWorkerInference(o);
-    log(`infer with ${o.workers} worker_threads (one wasm instance each): ${multi.img_per_s.toFixed(1)} img/s ` +
-      `(${multi.per_worker.map((v) => v.toFixed(1)).join(' + ')})`);
-  }
-  if (o.json) {
-    console.log(JSON.stringify({
-      backend: info.backend, simd: info.simd, batch: o.batch, size: o.size, channels: o.channels,
-      variant: o.arch ? 'custom' : o.variant, params,
-      train_img_per_s: +trainImgS.toFixed(2),
-      infer_img_per_s: +inferImgS.toFixed(2),
-      train_img_per_s_best: +((o.batch * 1000) / Math.min(...trainTimes)).toFixed(2),
-      infer_img_per_s_best: +((o.batch * 1000) / Math.min(...inferTimes)).toFixed(2),
-      gflop_per_img: +gflopFwd.toFixed(4),
-      train_gflop_per_img: +gflopTrain.toFixed(4),
-      train_gflop_per_s: +(trainImgS * gflopTrain).toFixed(2),
-      infer_gflop_per_s: +(inferImgS * gflopFwd).toFixed(2),
-      infer_workers: o.workers > 0 ? o.workers : undefined,
-      infer_img_per_s_workers: multi ? +multi.img_per_s.toFixed(2) : undefined,
-      train_ms_per_step: trainTimes.map((t) => +t.toFixed(1)),
-      infer_ms_per_batch: inferTimes.map((t) => +t.toFixed(1)),
-      profile,
-    }));
+  const mm1 = await matmulCeiling(1), mmAll = await matmulCeiling(all);
+  const train = med('ort_all', 'train')!, infer = med('ort_all', 'infer')!;
+  const result = {
+    engine: 'onnxruntime-node (train: one ONNX graph per step; infer: exported network)', threads: all, batch: o.batch, size: SIZE, channels: o.channels,
+    train_img_per_s: train, infer_img_per_s: infer,
+    gflop_per_img: +gflopFwd.toFixed(4), train_gflop_per_img: +gflopTrain.toFixed(4),
+    train_gflop_per_s: +(train * gflopTrain).toFixed(1), infer_gflop_per_s: +(infer * gflopFwd).toFixed(1),
+    matmul_gflop_per_s: mmAll, matmul_gflop_per_s_1_thread: mm1,
+    train_share_of_matmul_ceiling: +((train * gflopTrain) / mmAll).toFixed(3), infer_share_of_matmul_ceiling: +((infer * gflopFwd) / mmAll).toFixed(3),
+    onnx_1_thread: { train_img_per_s: med('ort_1', 'train'), infer_img_per_s: med('ort_1', 'infer') },
+    tfjs_1_core: { train_img_per_s: med('tfjs', 'train'), infer_img_per_s: med('tfjs', 'infer') },
+    torch: { train_img_per_s: med('torch_all', 'train'), infer_img_per_s: med('torch_all', 'infer'), train_img_per_s_1_thread: med('torch_1', 'train'), infer_img_per_s_1_thread: med('torch_1', 'infer') },
+    load_average: os.loadavg().map((v) => +v.toFixed(2)),
+    rounds,
+  };
+  if (o.json) console.log(JSON.stringify(result));
+  else {
+    log(`ONNX Runtime, ${all} threads: train ${train} img/s (${result.train_gflop_per_s} GFLOP/s), infer ${infer} img/s (${result.infer_gflop_per_s} GFLOP/s)`);
+    log(`matmul ceiling: ${mmAll} GFLOP/s (${all} threads), ${mm1} (1 thread)`);
+    log(`tfjs wasm (1 core): train ${result.tfjs_1_core.train_img_per_s}, infer ${result.tfjs_1_core.infer_img_per_s}; torch: ${JSON.stringify(result.torch)}`);
   }
 }
 
-if (isMainThread) {
-  main().catch((e) => {
-    console.error(e instanceof Error ? e.stack ?? e.message : e);
-    process.exit(1);
-  });
-} else {
-  workerMain().catch((e) => {
-    console.error(e);
-    process.exit(1);
-  });
-}
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.stack ?? e.message : e);
+  process.exit(1);
+});

@@ -8,6 +8,9 @@ import { bool, list, num, numArg, requireNum, requireStr, str, strArg, type Pars
 import { command } from './command.js';
 import { progressBar, type ProgressBar } from './progress.js';
 import { parseClassList } from '../core/classes.js';
+import { readSceneMix } from '../data/feeder.js';
+import type { SceneConfig } from '../synth/scene.js';
+import { threadsOf } from './engine.js';
 
 export const trainFlags = {
   data: { type: 'string', help: 'a dataset made by caldera synth', value: 'DIR' },
@@ -39,6 +42,12 @@ export const trainFlags = {
   workers: { type: 'int', help: 'data feeder threads (the training itself uses one core)', default: 1 },
   artefacts: { type: 'boolean', help: 'on the fly: add real-product artefacts (unwrapping errors, decorrelation noise, long-wavelength atmosphere)' },
   ramps: { type: 'number', help: 'on the fly: orbital ramps up to this max |value| (m)', default: 0, value: 'M' },
+  decorrelation: { type: 'string', help: "on the fly: 'products' renders low coherence as real products show it (noise, masks at various thresholds)", value: 'off|products' },
+  domain: { type: 'string', help: "on the fly: 'randomised' draws incidence, heading, pixel size, spectra, source sizes per scene", value: 'caldera|randomised' },
+  scenes: { type: 'string', help: 'on the fly: a JSON list [{"scene": {...}, "weight": w}] of scene settings to mix (instead of the flags above)', value: 'FILE' },
+  pool: { type: 'int', help: 'on the fly: make this many scenes once and train on them under flips and signs (for a trainer faster than synthesis)', value: 'N' },
+  engine: { type: 'string', help: "what runs the training step: 'onnx' (ONNX Runtime, all cores) or 'tfjs' (wasm, one core)", default: 'onnx', value: 'onnx|tfjs' },
+  threads: { type: 'int', help: 'ONNX Runtime threads (default: all cores)', value: 'N' },
   quiet: { type: 'boolean', help: 'no progress bar' },
 } as const;
 
@@ -63,13 +72,29 @@ function sourceFromFlags(p: Parsed, seed: number): TrainSourceConfig {
   } else {
     terrains.push({ spec: { kind: 'procedural' }, weight: 1 });
   }
+  const scene = sceneFromFlags(p);
+  const scenesFile = str(p, 'scenes');
+  if (scenesFile && Object.keys(scene).length > 0) throw new InputError('give --scenes FILE or the scene flags (--artefacts, --ramps, --decorrelation, --domain), not both');
+  const pool = num(p, 'pool');
+  if (pool !== undefined && !(Number.isInteger(pool) && pool >= 1)) throw new InputError(`--pool must be a positive whole number, got ${pool}`);
   return {
     kind: 'synthetic', terrains, classes: parseClassList(list(p, 'classes')), seed,
     valSeed: (num(p, 'val-seed') ?? seed + 1000), valCount: numArg(p, 'val-count'),
     stepsPerEpoch: numArg(p, 'steps-per-epoch'),
-    ...(bool(p, 'artefacts') || (numArg(p, 'ramps')) > 0
-      ? { scene: { ...(bool(p, 'artefacts') ? { artefacts: {} } : {}), ...((numArg(p, 'ramps')) > 0 ? { rampMaxM: num(p, 'ramps')! } : {}) } }
-      : {}),
+    ...(Object.keys(scene).length > 0 ? { scene } : {}),
+    ...(scenesFile ? { scenes: readSceneMix(scenesFile) } : {}),
+    ...(pool !== undefined ? { poolSize: pool } : {}),
+  };
+}
+
+function sceneFromFlags(p: Parsed): Partial<SceneConfig> {
+  const decorrelation = str(p, 'decorrelation'), domain = str(p, 'domain');
+  if (decorrelation !== undefined && decorrelation !== 'off' && decorrelation !== 'products') throw new InputError(`--decorrelation must be off or products, got '${decorrelation}'`);
+  if (domain !== undefined && domain !== 'caldera' && domain !== 'randomised') throw new InputError(`--domain must be caldera or randomised, got '${domain}'`);
+  const ramps = numArg(p, 'ramps');
+  return {
+    ...(bool(p, 'artefacts') ? { artefacts: {} } : {}), ...(ramps > 0 ? { rampMaxM: ramps } : {}),
+    ...(decorrelation && decorrelation !== 'off' ? { decorrelation } : {}), ...(domain && domain !== 'caldera' ? { domain } : {}),
   };
 }
 
@@ -109,6 +134,10 @@ function reporter(quiet: boolean): (e: TrainEvent) => void {
       epochs = e.epochs;
       if (e.resumedAtEpoch > 0) process.stderr.write(`resuming after epoch ${e.resumedAtEpoch}\n`);
       process.stderr.write(`${e.trainCount ?? 'new'} training samples${e.trainCount === null ? ' every epoch' : ''}, ${e.valCount} for validation; ${e.stepsPerEpoch} steps per epoch\n`);
+    } else if (e.type === 'pool') {
+      if (e.done === 0 || !bar) bar = progressBar('pool', e.total, { unit: 'scene', quiet });
+      bar.update(e.done);
+      if (e.done >= e.total) { if (process.stderr.isTTY) bar.finish(); bar = null; }
     } else if (e.type === 'step') {
       if (e.step === 1) bar = progressBar(`epoch ${e.epoch + 1}/${epochs}`, e.stepsPerEpoch, { unit: 'step', quiet });
       bar?.update(e.step, `loss ${f3(e.loss)} acc ${f3(e.accuracy)}`);
@@ -127,7 +156,12 @@ export async function runTrain(p: Parsed): Promise<number> {
   const out = requireStr(p, 'out');
   const config = configFromFlags(p);
   const commandLine = ['caldera', ...process.argv.slice(2)].map((a) => (/[^\w./,:=+-]/.test(a) ? `'${a}'` : a)).join(' ');
-  const r = await train({ outDir: out, config, resume: bool(p, 'resume'), workers: numArg(p, 'workers'), onEvent: reporter(bool(p, 'quiet')), command: commandLine })
+  const engine = strArg(p, 'engine');
+  if (engine !== 'onnx' && engine !== 'tfjs') throw new InputError(`--engine must be onnx or tfjs, got '${engine}'`);
+  const r = await train({
+    outDir: out, config, resume: bool(p, 'resume'), workers: numArg(p, 'workers'), onEvent: reporter(bool(p, 'quiet')), command: commandLine,
+    engine, ...threadsOf(p),
+  })
     .catch((e: unknown) => {
       throw e instanceof RunExistsError ? new InputError(`${e.message} (pass --resume to continue it, or another --out)`) : e;
     });

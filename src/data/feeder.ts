@@ -13,6 +13,7 @@
  *   const b = await feeder.fetch({ indices: [0, 1, 2], augmentSeed: null });
  *   await feeder.close();
  */
+import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { Rng } from '../core/rng.js';
 import { InputError, isInputError } from '../core/errors.js';
@@ -33,6 +34,29 @@ export interface WeightedTerrain {
   readonly weight: number;
 }
 
+/** Scene settings and their share of the synthetic scenes. */
+export interface WeightedScene {
+  readonly scene: Partial<SceneConfig>;
+  readonly weight: number;
+}
+
+/** A scene mixture from a JSON file: [{ "scene": { ...SceneConfig fields }, "weight": w }, ...]. */
+export function readSceneMix(file: string): WeightedScene[] {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`${file}: not a readable JSON scene list (${(e as Error).message})`);
+  }
+  if (!Array.isArray(raw) || raw.length === 0) throw new InputError(`${file}: expected a non-empty list of {"scene": {...}, "weight": w}`);
+  return raw.map((m: unknown, i) => {
+    const o = m as { scene?: unknown; weight?: unknown };
+    if (!o || typeof o !== 'object' || typeof o.scene !== 'object' || o.scene === null || Array.isArray(o.scene)) throw new InputError(`${file}: entry ${i} needs a "scene" object`);
+    if (typeof o.weight !== 'number' || !(o.weight > 0)) throw new InputError(`${file}: entry ${i} needs a positive "weight"`);
+    return { scene: o.scene as Partial<SceneConfig>, weight: o.weight };
+  });
+}
+
 export type DataSource =
   | { readonly kind: 'dataset'; readonly dir: string }
   | {
@@ -40,6 +64,8 @@ export type DataSource =
     readonly terrains: readonly WeightedTerrain[];
     readonly classes: readonly ClassName[];
     readonly scene?: Partial<SceneConfig>;
+    /** Several scene settings, scene i drawing one by weight (from its own stream): instead of `scene`. */
+    readonly scenes?: readonly WeightedScene[];
   };
 
 export interface FeederInit {
@@ -180,15 +206,25 @@ async function makeSourceProducer(init: FeederInit): Promise<Producer> {
     const reader = new DatasetReader(src.dir);
     return (req) => assembleBatch(req.indices.map((i) => reader.get(i)), req.indices, init, req);
   }
-  const cfg = sceneConfig(src.scene);
+  const mix = (src.scenes ?? [{ scene: src.scene ?? {}, weight: 1 }]).map((w) => ({ cfg: sceneConfig(w.scene), weight: w.weight }));
+  const total = mix.reduce((a, m) => a + m.weight, 0);
+  if (!(total > 0)) throw new InputError('scene settings: the weights must sum to more than 0');
+  const cfg = mix[0]!.cfg;
   const built = await Promise.all(src.terrains.map(async (t) => ({
     provider: (await buildTerrain(t.spec, cfg.size, cfg.spacingM)).provider, weight: t.weight,
   })));
   const provider = mixedTerrain(built);
   const cache = createSpectralCache(spectralSizeFor(cfg.size, cfg.size));
+  /** Scene i's settings: a weighted draw from a stream of its own, so scene i is always the same. */
+  const cfgFor = (i: number, seed: number): typeof cfg => {
+    if (mix.length === 1) return cfg;
+    let u = Rng.stream(seed ^ 0x7f4a7c15, i).next() * total;
+    for (const m of mix) if ((u -= m.weight) < 0) return m.cfg;
+    return mix[mix.length - 1]!.cfg;
+  };
   return (req) => {
     if (req.sceneSeed == null) throw new RangeError('a synthetic source needs a sceneSeed in each request');
-    const scenes = req.indices.map((i) => sceneForIndex(i, req.sceneSeed!, src.classes, provider, cfg, cache));
+    const scenes = req.indices.map((i) => sceneForIndex(i, req.sceneSeed!, src.classes, provider, cfgFor(i, req.sceneSeed!), cache));
     return assembleBatch(scenes, req.indices, init, req);
   };
 }

@@ -17,6 +17,7 @@
  * model answers the same for an interferogram and its negative; validation measures it.
  */
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as tfTypes from '@tensorflow/tfjs';
 import { Rng } from '../core/rng.js';
@@ -30,7 +31,9 @@ import { type ClassName } from '../core/classes.js';
 import { initBackend } from '../engine/backend.js';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
 import type { RealMixSpec } from '../data/real-mix.js';
-import { Feeder, prefetch, type BatchData, type BatchRequest, type DataSource, type WeightedTerrain } from '../data/feeder.js';
+import { Feeder, prefetch, type BatchData, type BatchRequest, type DataSource, type WeightedScene, type WeightedTerrain } from '../data/feeder.js';
+import { OnnxTrainer } from './onnx-trainer.js';
+import { ExamplePool, POOL_DIR } from './pool.js';
 import { curvesFigure } from '../evaluate/figures.js';
 import { loadModel, saveModel } from '../engine/io-handler.js';
 import { boxReport, denormaliseBox, type ScoredSample } from '../evaluate/metrics.js';
@@ -56,6 +59,14 @@ export type TrainSourceConfig =
     readonly valCount: number;
     readonly stepsPerEpoch: number;
     readonly scene?: Partial<SceneConfig>;
+    /** Several scene settings, each drawn for its share of the scenes (instead of `scene`). */
+    readonly scenes?: readonly WeightedScene[];
+    /**
+     * Make this many scenes once (an in-memory pool, `pool.ts`, saved in the run folder) and train
+     * on them under flips, transposes and phase signs, instead of new scenes every step: for a
+     * trainer faster than scene synthesis. An epoch is then one pass over the pool.
+     */
+    readonly poolSize?: number;
   };
 
 export interface TrainConfig {
@@ -128,13 +139,25 @@ export interface TrainState {
 export type TrainEvent =
   | { type: 'start'; resumedAtEpoch: number; stepsPerEpoch: number; epochs: number; trainCount: number | null; valCount: number }
   | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: number; classLoss: number; boxLoss: number; accuracy: number; lr: number }
+  | { type: 'pool'; done: number; total: number }
   | { type: 'validating'; epoch: number }
   | { type: 'epoch'; record: EpochRecord }
   | { type: 'done'; epochs: number; imagesSeen: number; elapsedSeconds: number };
 
+/** What runs the training step. */
+export type TrainEngine = 'onnx' | 'tfjs';
+
 export interface TrainOptions {
   readonly outDir: string;
   readonly config: TrainConfig;
+  /**
+   * 'onnx' (default): the step as one ONNX graph on ONNX Runtime (`onnx-step.ts`, all cores);
+   * 'tfjs': the wasm backend with caldera's kernels (one core). Checkpoints are the same tfjs
+   * files either way; a resume is bit-identical to an uninterrupted run on the same engine.
+   */
+  readonly engine?: TrainEngine;
+  /** ONNX Runtime threads (default: all cores). */
+  readonly threads?: number;
   /** Continue from outDir/checkpoint (a fresh start when there is none). */
   readonly resume?: boolean;
   /** Feeder worker threads (0 = make batches inline). Default 1: the second core. */
@@ -362,8 +385,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     dataSource = { kind: 'dataset', dir: src.dir };
   } else {
     valIdx = Array.from({ length: src.valCount }, (_, i) => i);
-    stepsPerEpoch = src.stepsPerEpoch;
-    dataSource = { kind: 'synthetic', terrains: src.terrains, classes: src.classes, ...(src.scene ? { scene: src.scene } : {}) };
+    stepsPerEpoch = src.poolSize ? Math.floor(src.poolSize / config.batch) : src.stepsPerEpoch;
+    dataSource = {
+      kind: 'synthetic', terrains: src.terrains, classes: src.classes,
+      ...(src.scene ? { scene: src.scene } : {}), ...(src.scenes ? { scenes: src.scenes } : {}),
+    };
   }
   const totalSteps = stepsPerEpoch * config.epochs;
 
@@ -371,6 +397,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   const optimizer = tf.train.adam(config.lr);
   const setLr = (v: number): void => { (optimizer as unknown as { learningRate: number }).learningRate = v; };
   if (loaded) await loaded.restoreOptimizer(optimizer);
+  const engine = o.engine ?? 'onnx';
+  const ort = engine === 'onnx'
+    ? await OnnxTrainer.create(model, { batch: config.batch, threads: o.threads ?? os.availableParallelism(), lossWeights: { class: config.classWeight, box: config.boxWeight } })
+    : null;
+  if (ort && loaded) await ort.readAdamFrom(optimizer, model);
   let state: TrainState = loaded?.state
     ? { ...loaded.state, config }
     : { config, epoch: 0, step: 0, imagesSeen: 0, elapsedSeconds: 0, history: [] };
@@ -397,6 +428,10 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       indices, augmentSeed: null, withNegated: true, ...(src.kind === 'synthetic' ? { sceneSeed: src.valSeed } : {}),
     }));
     let valCache: BatchData[] | null = null;
+    const pool = src.kind === 'synthetic' && src.poolSize
+      ? await ExamplePool.build(feeder, { count: src.poolSize, seed: src.seed }, path.join(o.outDir, POOL_DIR), config.format,
+        (done, total) => o.onEvent?.({ type: 'pool', done, total }))
+      : null;
 
     const startEpoch = state.epoch;
     const lastEpoch = o.stopAfterEpochs != null ? Math.min(config.epochs, startEpoch + o.stopAfterEpochs) : config.epochs;
@@ -405,6 +440,9 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       let requests: BatchRequest[];
       if (src.kind === 'dataset') {
         const order = epochOrder(trainIdx, shardOf, new Rng(eSeed));
+        requests = chunk(order, config.batch).filter((c) => c.length === config.batch).map((indices) => ({ indices, augmentSeed: eSeed }));
+      } else if (pool) {
+        const order = shuffle(new Rng(eSeed), Array.from({ length: pool.count }, (_, i) => i));
         requests = chunk(order, config.batch).filter((c) => c.length === config.batch).map((indices) => ({ indices, augmentSeed: eSeed }));
       } else {
         requests = Array.from({ length: stepsPerEpoch }, (_, s) => {
@@ -415,14 +453,21 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       const t0 = performance.now();
       let sumLoss = 0, sumCls = 0, sumBox = 0, correct = 0, seen = 0, steps = 0, lr = config.lr;
       let trainMs = 0;
-      for await (const b of prefetch(feeder, requests, 4)) {
+      const batches = pool ? poolBatches(pool, requests, config.format) : prefetch(feeder, requests, 4);
+      for await (const b of batches) {
         const ts = performance.now();
         lr = learningRateAt(state.step, totalSteps, config.lr, config.lrSchedule, config.warmupSteps);
-        setLr(lr);
-        seedDropout(model, epochSeed(config.seed ^ 0x5bd1e995, state.step));
-        const t = toTensors(tf, b);
-        const r = trainStep(model, optimizer, t.x, t.yClass, t.yBox, { class: config.classWeight, box: config.boxWeight });
-        tf.dispose([t.x, t.yClass, t.yBox]);
+        const dropoutSeed = epochSeed(config.seed ^ 0x5bd1e995, state.step);
+        let r: { loss: number; classLoss: number; boxLoss: number; predictedClass: ArrayLike<number> };
+        if (ort) {
+          r = await ort.step(b.x, Int32Array.from(b.classIndex), b.box, { lr, dropoutSeed });
+        } else {
+          setLr(lr);
+          seedDropout(model, dropoutSeed);
+          const t = toTensors(tf, b);
+          r = trainStep(model, optimizer, t.x, t.yClass, t.yBox, { class: config.classWeight, box: config.boxWeight });
+          tf.dispose([t.x, t.yClass, t.yBox]);
+        }
         if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch + 1}, step ${steps + 1} (loss ${r.loss}); try a smaller learning rate`);
         trainMs += performance.now() - ts;
         for (let j = 0; j < b.n; j++) if (r.predictedClass[j] === b.classIndex[j]) correct++;
@@ -432,6 +477,11 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         o.onEvent?.({ type: 'step', epoch, step: steps, stepsPerEpoch: requests.length, loss: sumLoss / seen, classLoss: sumCls / seen, boxLoss: sumBox / seen, accuracy: correct / seen, lr });
       }
       o.onEvent?.({ type: 'validating', epoch });
+      if (ort) {
+        // The tfjs model and optimizer hold the state for validation, checkpoints and export.
+        ort.writeTo(model, tf);
+        await ort.writeAdamTo(optimizer, model, tf);
+      }
       if (valCache === null && valReqs.length > 0) {
         const got: BatchData[] = [];
         for await (const b of prefetch(feeder, valReqs, 2)) got.push(b);
@@ -458,6 +508,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     return { state, outDir: o.outDir };
   } finally {
     await feeder.close();
+    await ort?.release();
     model.dispose();
     optimizer.dispose();
   }
@@ -494,4 +545,9 @@ async function loadCheckpointIfAny(dir: string, resume: boolean): Promise<Awaite
     return null;
   }
   return loadCheckpoint<TrainState>(dir);
+}
+
+/** Pool batches for `requests`, made just in time (cheap: int8 → float32 with a symmetry). */
+function* poolBatches(pool: ExamplePool, requests: readonly BatchRequest[], format: ChannelFormat): Generator<BatchData> {
+  for (const r of requests) yield pool.batch(r.indices, r.augmentSeed ?? 0, format);
 }
