@@ -421,7 +421,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
       await saveModel(model, o.outDir, meta());
       await writeReports(o.outDir, state.history);
     }
-    o.onEvent?.({ type: 'start', resumedAtEpoch: state.epoch, stepsPerEpoch, epochs: config.epochs, trainCount: src.kind === 'dataset' ? trainIdx.length : null, valCount: valIdx.length });
+    o.onEvent?.({ type: 'start', resumedAtEpoch: state.epoch, stepsPerEpoch, epochs: config.epochs, trainCount: src.kind === 'dataset' ? trainIdx.length : (src.poolSize ?? null), valCount: valIdx.length });
 
     // The validation set, made once (with the negatives, for the sign-invariance score).
     const valReqs: BatchRequest[] = chunk(valIdx, Math.max(config.batch, 32)).map((indices) => ({

@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DIHEDRAL, ExamplePool, applyDihedral, dihedralBox } from '../../src/train/pool.js';
+import { Feeder } from '../../src/data/feeder.js';
+import { withDir } from '../helpers/files.js';
+
+test('the 8 symmetries of the square move a marked pixel and its box centre to the same place', () => {
+  const n = 16, c = 2;
+  const img = new Float32Array(n * n * c);
+  const [px, py] = [3, 11]; // x = column, y = row
+  img[(py * n + px) * c] = 1;
+  img[(py * n + px) * c + 1] = -1;
+  const box = [px / n, py / n, 2 / n, 5 / n];
+  const seen = new Set<string>();
+  for (const d of DIHEDRAL) {
+    const out = new Float32Array(img.length);
+    applyDihedral(img, n, c, d, out);
+    const k = out.findIndex((v) => v === 1) / c;
+    const [x, y] = [k % n, Math.floor(k / n)];
+    assert.equal(out[k * c + 1], -1, 'channels move together');
+    const [cx, cy, hw, hh] = dihedralBox(box, n, d);
+    assert.ok(Math.abs(cx * n - x) < 1e-9 && Math.abs(cy * n - y) < 1e-9, `${JSON.stringify(d)}: pixel (${x}, ${y}), box centre (${cx * n}, ${cy * n})`);
+    assert.deepEqual([hw * n, hh * n].map(Math.round), d.transpose ? [5, 2] : [2, 5]);
+    seen.add(`${x},${y}`);
+  }
+  assert.equal(seen.size, 8, 'eight distinct images');
+});
+
+test('pool: made once through the feeder, saved, reloaded identically; batches are pure functions of their request', async () => {
+  await withDir('caldera-pool-', async (dir) => {
+    const init = { source: { kind: 'synthetic' as const, terrains: [{ spec: { kind: 'procedural' as const }, weight: 1 }], classes: ['dyke', 'sill', 'none'] as const }, format: 'w' as const };
+    const feeder = await Feeder.start({ ...init, source: { ...init.source, classes: [...init.source.classes] } }, 0);
+    const progress: number[] = [];
+    const a = await ExamplePool.build(feeder, { count: 6, seed: 3 }, path.join(dir, 'pool'), 'w', (d) => progress.push(d));
+    assert.equal(a.count, 6);
+    assert.equal(progress.at(-1), 6);
+    assert.ok(fs.existsSync(path.join(dir, 'pool', 'chunk-00000.npz')));
+    // Reloading makes nothing new (the feeder is closed: it would fail if asked).
+    await feeder.close();
+    const b = await ExamplePool.build(feeder, { count: 6, seed: 3 }, path.join(dir, 'pool'), 'w');
+    assert.deepEqual(Array.from(b.example(5)), Array.from(a.example(5)));
+    assert.deepEqual(Array.from(b.classIndex), Array.from(a.classIndex));
+    const x1 = a.batch([0, 2, 4], 7, 'w'), x2 = b.batch([0, 2, 4], 7, 'w');
+    assert.deepEqual(Array.from(x1.x), Array.from(x2.x));
+    assert.deepEqual(Array.from(x1.box), Array.from(x2.box));
+    // Values are the int8 examples / 127, up to a symmetry and a sign: the same multiset of |values|.
+    const sorted = (v: ArrayLike<number>, scale: number): number[] => Array.from(v, (q) => Math.round(Math.abs(q) * scale)).sort((p, q) => p - q);
+    assert.deepEqual(sorted(x1.x.subarray(0, 224 * 224), 127), sorted(a.example(0), 1));
+    // Labels follow the examples; `none` has no box.
+    x1.classIndex.forEach((c, j) => assert.equal(x1.box[j * 5 + 4], c === 2 ? 0 : 1));
+  });
+});
