@@ -128,6 +128,15 @@ test('train, resume and eval from the command line', () => {
   assert.ok('accuracyNegated' in rep.signInvariance);
   assert.deepEqual(JSON.parse(fs.readFileSync(json, 'utf8')), rep);
   assert.ok(decodePng(fs.readFileSync(png)).width > 600);
+  assert.equal(rep.calibration.temperature, null);
+  assert.ok(rep.calibration.ece >= 0 && rep.calibration.ece <= 1);
+  // --calibrate fits the temperature, writes it beside the model; eval (and predict, scan) then apply it.
+  const cal = run('eval', '--model', out, '--data', data, '--calibrate', '--quiet');
+  assert.equal(cal.code, 0, cal.err);
+  assert.match(cal.out, /calibration: temperature \d+\.\d{3} on 12 samples: ECE .* -> .*; written to .*calibration\.json/);
+  const written = JSON.parse(fs.readFileSync(path.join(out, 'calibration.json'), 'utf8'));
+  assert.ok(written.temperature > 0 && written.eceBefore >= 0 && written.heldOut.eceAfter >= 0);
+  assert.equal(JSON.parse(run('eval', '--model', out, '--data', data, '--json').out).calibration.temperature, written.temperature);
   assert.equal(run('eval', '--model', out, '--data', path.join(data, 'nope')).code, 2);
   const bad = run('train', '--synthetic-on-the-fly', '--data', data, '--out', tmp());
   assert.equal(bad.code, 2);
