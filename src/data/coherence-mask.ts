@@ -207,12 +207,13 @@ export const PHASE_COHERENCE_MODES: readonly PhaseCoherenceMode[] = ['auto', 'on
  * Every pixel may end up masked: the caller decides what that means (scan reports the product).
  */
 export function applyPhaseCoherence(p: Product, mode: PhaseCoherenceMode = 'auto', opts: PhaseCoherenceOptions = {}): Product {
-  if (mode === 'off' || (mode === 'auto' && p.coherence)) return p;
+  if (mode === 'off' || (mode === 'auto' && p.coherence) || p.maskedFraction >= 1) return p;
   const m = phaseCoherenceMask(p, p.minCoherence, opts);
   const n = p.width * p.height;
+  const validBefore = n - Math.round(p.maskedFraction * n);
   const win = opts.windowPx ?? PHASE_COHERENCE_WINDOW_PX;
   const note = `coherence estimated from the wrapped phase (${win}×${win} px, local fringe gradient removed): ` +
-    `${(100 * m.newlyMasked / n).toFixed(1)} % of pixels below ${p.minCoherence} masked`;
+    `${(100 * m.newlyMasked / Math.max(1, validBefore)).toFixed(1)} % of the valid pixels below ${p.minCoherence} masked`;
   return {
     ...p, mask: m.mask, maskedFraction: m.maskedCount / n,
     coherenceSource: p.coherence ? 'file+phase' : 'phase',

@@ -119,7 +119,7 @@ test('applyPhaseCoherence: auto only without a .cc, on with it too, off never; a
   const a = applyPhaseCoherence(noCc);
   assert.equal(a.coherenceSource, 'phase');
   assert.ok(a.maskedFraction > 0.3 && a.maskedFraction < 0.6, `masked ${a.maskedFraction}`);
-  assert.match(a.notes.at(-1)!, /coherence estimated from the wrapped phase \(7×7 px, local fringe gradient removed\): \d+\.\d % of pixels below 0\.3 masked/);
+  assert.match(a.notes.at(-1)!, /coherence estimated from the wrapped phase \(7×7 px, local fringe gradient removed\): \d+\.\d % of the valid pixels below 0\.3 masked/);
   assert.equal(applyPhaseCoherence(withCc), withCc, 'auto leaves a product with a .cc alone');
   assert.equal(applyPhaseCoherence(noCc, 'off'), noCc);
   const on = applyPhaseCoherence(withCc, 'on');
