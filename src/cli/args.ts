@@ -109,3 +109,21 @@ export function list(p: Parsed, name: string): string[] | undefined {
   const v = p.flags[name];
   return Array.isArray(v) ? v : undefined;
 }
+
+/**
+ * Getters for flags that have a default in their spec: the parser has filled it in, so the value is
+ * always there (the default lives once, in the spec). A missing value is a bug in the command.
+ */
+function withDefault<T>(v: T | undefined, name: string): T {
+  if (v === undefined) throw new Error(`flag --${name} has no default in its spec`);
+  return v;
+}
+export function numArg(p: Parsed, name: string): number {
+  return withDefault(num(p, name), name);
+}
+export function strArg(p: Parsed, name: string): string {
+  return withDefault(str(p, name), name);
+}
+export function listArg(p: Parsed, name: string): string[] {
+  return withDefault(list(p, name), name);
+}

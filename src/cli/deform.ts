@@ -5,10 +5,9 @@ import { writeNpz } from '../io/npz.js';
 import { writePng } from '../io/png.js';
 import { contactSheet } from '../io/draw.js';
 import { cyclic } from '../io/colormap.js';
-import {
-  C_BAND_WAVELENGTH_M, losUnitVector, sourceDisplacementGrid, validateSource, S1_ASCENDING_HEADING_DEG, type Source,
-} from '../physics/index.js';
-import { num, requireStr, str, type Parsed } from './args.js';
+import { forwardModel, losToPhaseArray, validateSource, S1_ASCENDING_HEADING_DEG, type Source } from '../physics/index.js';
+import { maxAbs } from '../core/arrays.js';
+import { num, numArg, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
 
 const KINDS = ['mogi', 'dyke', 'sill', 'fault'] as const;
@@ -22,7 +21,7 @@ function need(p: Parsed, name: string): number {
 export function sourceFromFlags(p: Parsed): Source {
   const kind = requireStr(p, 'source');
   if (!(KINDS as readonly string[]).includes(kind)) throw new InputError(`--source must be one of ${KINDS.join(', ')}, got '${kind}'`);
-  const poisson = num(p, 'poisson') ?? 0.25;
+  const poisson = numArg(p, 'poisson');
   let s: Source;
   if (kind === 'mogi') {
     s = { kind: 'mogi', depthM: need(p, 'depth'), volumeChangeM3: need(p, 'volume-change'), poisson };
@@ -30,26 +29,13 @@ export function sourceFromFlags(p: Parsed): Source {
     const defaults = kind === 'dyke' ? { dip: 85 } : kind === 'sill' ? { dip: 0 } : { dip: 45 };
     s = {
       kind: kind as 'dyke' | 'sill' | 'fault', depthM: need(p, 'depth'), lengthM: need(p, 'length'), widthM: need(p, 'width'),
-      strikeDeg: num(p, 'strike') ?? 0, dipDeg: num(p, 'dip') ?? defaults.dip, rakeDeg: num(p, 'rake') ?? 0,
+      strikeDeg: num(p, 'strike') ?? 0, dipDeg: num(p, 'dip') ?? defaults.dip, rakeDeg: numArg(p, 'rake'),
       slipM: num(p, 'slip') ?? 0, openingM: num(p, 'opening') ?? (kind === 'fault' ? 0 : need(p, 'opening')), poisson,
     };
     if (kind === 'fault' && !s.slipM) throw new InputError('--slip is required for --source fault');
   }
-  try {
-    validateSource(s);
-  } catch (e) {
-    throw new InputError((e as Error).message);
-  }
+  validateSource(s);
   return s;
-}
-
-/** Grid offsets -extent..+extent every spacing, both ends included. */
-export function gridOffsets(extentM: number, spacingM: number): Float64Array {
-  if (!(extentM > 0)) throw new InputError(`--extent must be > 0, got ${extentM}`);
-  if (!(spacingM > 0)) throw new InputError(`--spacing must be > 0, got ${spacingM}`);
-  const n = Math.floor((2 * extentM) / spacingM + 1e-9) + 1;
-  if (n > 4001) throw new InputError(`grid of ${n}x${n} points is too large (max 4001 per side); raise --spacing`);
-  return Float64Array.from({ length: n }, (_, i) => -extentM + i * spacingM);
 }
 
 export const deformCommand = command('deform', 'forward-model one source: E/N/U and LOS displacement on a grid', '--source mogi|dyke|sill|fault [parameters] --out FILE.npz [--png FILE]', {
@@ -75,33 +61,25 @@ export const deformCommand = command('deform', 'forward-model one source: E/N/U 
   const png = str(p, 'png');
   if (!out && !png) throw new InputError('give --out FILE.npz and/or --png FILE');
   const source = sourceFromFlags(p);
-  const incidence = num(p, 'incidence') ?? 37;
-  if (!(incidence >= 0 && incidence < 90)) throw new InputError(`--incidence must be in [0, 90), got ${incidence}`);
-  const xs = gridOffsets(num(p, 'extent') ?? 10000, num(p, 'spacing') ?? 100);
-  const ys = xs.slice().reverse(); // row 0 = north edge
-  const d = sourceDisplacementGrid(source, xs, ys);
-  const u = losUnitVector(num(p, 'heading') ?? S1_ASCENDING_HEADING_DEG, incidence);
+  const m = forwardModel(source, { extentM: numArg(p, 'extent'), spacingM: numArg(p, 'spacing') },
+    { headingDeg: numArg(p, 'heading'), incidenceDeg: numArg(p, 'incidence') });
+  const { xs, ys, losM: los } = m;
   const n = xs.length;
   const f64 = (a: ArrayLike<number>): Float64Array => Float64Array.from(a);
-  const los = new Float64Array(n * n);
-  for (let i = 0; i < los.length; i++) los[i] = d.east[i]! * u[0] + d.north[i]! * u[1] + d.up[i]! * u[2];
   if (out) {
     writeNpz(out, {
       x: { data: xs, shape: [n] }, y: { data: ys, shape: [n] },
-      east: { data: f64(d.east), shape: [n, n] }, north: { data: f64(d.north), shape: [n, n] },
-      up: { data: f64(d.up), shape: [n, n] }, los: { data: los, shape: [n, n] },
+      east: { data: f64(m.east), shape: [n, n] }, north: { data: f64(m.north), shape: [n, n] },
+      up: { data: f64(m.up), shape: [n, n] }, los: { data: los, shape: [n, n] },
     });
   }
   if (png) {
-    const k = (-4 * Math.PI) / C_BAND_WAVELENGTH_M;
-    const phase = Float32Array.from(los, (v) => v * k);
+    const phase = losToPhaseArray(Float32Array.from(los));
     const img = wrappedPhaseToRgba({ width: n, height: n, data: phase });
     const scale = Math.max(1, Math.floor(448 / n));
-    writePng(png, contactSheet([{ image: img, title: `${source.kind}: LOS max ${Math.max(...los.map(Math.abs)).toFixed(3)} m` }], {
+    writePng(png, contactSheet([{ image: img, title: `${source.kind}: LOS max ${maxAbs(los).toFixed(3)} m` }], {
       scale, colourbar: { cmap: cyclic, min: -Math.PI, max: Math.PI, minLabel: '-π', maxLabel: 'π', label: 'wrapped LOS phase (rad), C band' },
     }));
   }
-  let m = 0;
-  for (const v of los) m = Math.max(m, Math.abs(v));
-  process.stdout.write(`${source.kind}: ${n}x${n} grid, max |LOS| ${m.toFixed(4)} m${out ? `, wrote ${out}` : ''}${png ? `, drew ${png}` : ''}\n`);
+  process.stdout.write(`${source.kind}: ${n}x${n} grid, max |LOS| ${maxAbs(los).toFixed(4)} m${out ? `, wrote ${out}` : ''}${png ? `, drew ${png}` : ''}\n`);
 });

@@ -11,7 +11,7 @@ import { sampleSheet, type SamplePrediction } from '../data/view.js';
 import { writePng } from '../io/png.js';
 import { evaluateDataset, reportText, scoreRows } from '../evaluate/evaluate.js';
 import { CLASS_NAMES } from '../core/classes.js';
-import { num, str, type Parsed } from './args.js';
+import { num, numArg, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';
 import { DEFAULT_MODEL_DIR, loadTrainedModel } from '../engine/trained-model.js';
@@ -22,10 +22,10 @@ export const demoCommand = command('demo', 'the quick start: generate labelled s
   count: { type: 'int', help: 'interferograms to generate', default: 36 },
   seed: { type: 'int', help: 'random seed', default: 1 },
 }, async (p: Parsed) => {
-  const out = str(p, 'out') ?? 'caldera-demo';
+  const out = strArg(p, 'out');
   const dataDir = path.join(out, 'synthetic');
-  const count = num(p, 'count') ?? 36;
-  const seed = num(p, 'seed') ?? 1;
+  const count = numArg(p, 'count');
+  const seed = numArg(p, 'seed');
   const bar = progressBar('synth', count, { unit: 'ifg' });
   await synthesise({ outDir: dataDir, count, seed, classes: [...CLASS_NAMES], terrain: { kind: 'procedural' }, workers: 2, shardSize: 12 },
     (pr) => bar.update(pr.done));

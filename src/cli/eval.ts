@@ -2,7 +2,7 @@
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { encodePng } from '../io/png.js';
 import { evaluateDataset, reportFigure, reportText, scoreRows } from '../evaluate/evaluate.js';
-import { bool, num, requireStr, str, type Parsed } from './args.js';
+import { bool, num, numArg, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar, type ProgressBar } from './progress.js';
 import { DEFAULT_MODEL_DIR } from '../engine/trained-model.js';
@@ -25,13 +25,13 @@ export const evalFlags = {
 } as const;
 
 export async function runEval(p: Parsed): Promise<number> {
-  const modelDir = str(p, 'model') ?? DEFAULT_MODEL_DIR;
+  const modelDir = (str(p, 'model') ?? DEFAULT_MODEL_DIR);
   const data = requireStr(p, 'data');
   const calibrate = bool(p, 'calibrate');
   const detector = await loadDetector(modelDir, { engine: engineOf(p), calibrated: !calibrate });
   let bar: ProgressBar | null = null;
   const rows = await evaluateDataset(detector, data, {
-    batch: num(p, 'batch') ?? 32, workers: num(p, 'workers') ?? 1,
+    batch: numArg(p, 'batch'), workers: numArg(p, 'workers'),
     onProgress: (done, total) => {
       bar ??= progressBar('eval', total, { unit: 'ifg', quiet: bool(p, 'quiet') || bool(p, 'json') });
       bar.update(done);

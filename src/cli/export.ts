@@ -10,7 +10,7 @@ export const exportCommand = command('export', 'write a trained model as an ONNX
     model: { type: 'string', help: 'model directory from caldera train (default: the bundled models/default)', value: 'DIR' },
   }, async (p: Parsed) => {
     const out = requireStr(p, 'onnx');
-    const dir = str(p, 'model') ?? DEFAULT_MODEL_DIR;
+    const dir = (str(p, 'model') ?? DEFAULT_MODEL_DIR);
     const r = await exportOnnxFile(dir, out);
     process.stdout.write(`${out}: ${r.bytes} bytes, sha256 ${r.sha256} (from ${dir})\n`);
     return 0;

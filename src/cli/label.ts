@@ -1,12 +1,11 @@
 /** `caldera label`: add labelled real interferograms to a dataset (by hand, or from an episode file). */
-import { InputError, isInputError } from '../core/errors.js';
-import { discoverProducts, readProduct } from '../io/licsar.js';
-import { labelFromEpisodes, readEpisodes } from '../data/episodes.js';
-import { addSample, parseLonLatBox, type NewLabel } from '../data/real.js';
+import { InputError } from '../core/errors.js';
+import { labelProducts } from '../data/label.js';
+import { parseLonLatBox } from '../data/real.js';
 import { findVolcano } from '../data/volcanoes.js';
 import { parseLonLat } from '../data/windows.js';
 import { CLASS_NAMES, type ClassName } from '../core/classes.js';
-import { list, num, requireStr, str, type Parsed } from './args.js';
+import { list, num, numArg, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
 import { loadVolcanoList } from '../scan/points.js';
 
@@ -25,7 +24,7 @@ export const labelCommand = command('label', 'add labelled real interferograms t
   }, async (p: Parsed) => {
     const out = requireStr(p, 'out');
     if (p.positionals.length === 0) throw new InputError('give the product(s) to label');
-    const units = str(p, 'units') ?? 'rad';
+    const units = strArg(p, 'units');
     if (units !== 'rad' && units !== 'm') throw new InputError(`--units must be rad or m, got '${units}'`);
     const episodesFile = str(p, 'episodes');
     const cls = str(p, 'class');
@@ -39,39 +38,16 @@ export const labelCommand = command('label', 'add labelled real interferograms t
     const at = str(p, 'at');
     const centre = at ? parseLonLat(at) : null;
     const box = str(p, 'box') ? parseLonLatBox(str(p, 'box')!) : null;
-    const cropKm = num(p, 'crop-km') ?? 40;
+    const cropKm = numArg(p, 'crop-km');
 
-    const found = discoverProducts(p.positionals, { units });
-    const problems = found.problems.map((f) => f.message);
-    if (!episodesFile && found.products.length > 1) throw new InputError(`--class labels one product; ${found.products.length} were found (use --episodes for many)`);
-    const episodes = episodesFile ? readEpisodes(episodesFile) : [];
-    const counts = new Map<string, number>();
-    for (const files of found.products) {
-      try {
-        const prod = await readProduct(files, { units });
-        let label: NewLabel;
-        if (episodesFile) {
-          const l = labelFromEpisodes(episodes, prod);
-          if (l.kind === 'skip') { problems.push(`skipped ${l.reason}`); continue; }
-          label = {
-            className: l.className, polygon: l.episode?.polygon ?? null, volcano: v ?? l.volcano, centre: centre ?? l.centre, cropKm,
-            source: { kind: 'episode', ...(l.episode ? { episode: l.episode.id } : {}), file: episodesFile },
-            ...(l.others.length ? { note: `also spans ${l.others.map((o) => o.id).join(', ')}` } : {}),
-          };
-        } else {
-          label = { className: cls as ClassName, box, volcano: v ?? null, centre, cropKm, ...(str(p, 'note') ? { note: str(p, 'note')! } : {}) };
-        }
-        const { meta, replaced } = await addSample(out, prod, label);
-        counts.set(meta.className, (counts.get(meta.className) ?? 0) + 1);
-        process.stdout.write(`${replaced ? 'replaced' : 'added'} ${meta.id}: ${meta.className}` +
-          `${meta.box ? ` box ${meta.box.map((x) => x.toFixed(4)).join(',')}` : ''}${meta.dates ? ` ${meta.dates[0]}..${meta.dates[1]}` : ''}\n`);
-      } catch (e) {
-        if (!isInputError(e)) throw e;
-        if (!episodesFile) throw e;
-        problems.push((e as Error).message);
-      }
-    }
-    const summary = CLASS_NAMES.map((c) => `${counts.get(c) ?? 0} ${c}`).join(', ');
+    const { counts, problems } = await labelProducts(p.positionals, out, {
+      units, cropKm, volcano: v ?? null, centre,
+      source: episodesFile ? { kind: 'episodes', file: episodesFile }
+        : { kind: 'class', className: cls as ClassName, box, ...(str(p, 'note') ? { note: str(p, 'note')! } : {}) },
+      onSample: (meta, replaced) => process.stdout.write(`${replaced ? 'replaced' : 'added'} ${meta.id}: ${meta.className}` +
+        `${meta.box ? ` box ${meta.box.map((x) => x.toFixed(4)).join(',')}` : ''}${meta.dates ? ` ${meta.dates[0]}..${meta.dates[1]}` : ''}\n`),
+    });
+    const summary = CLASS_NAMES.map((c) => `${counts[c]} ${c}`).join(', ');
     process.stdout.write(`${out}: ${summary} added\n`);
     if (problems.length) process.stderr.write(`${problems.length} not labelled:\n${problems.map((m) => `  ${m}`).join('\n')}\n`);
     return problems.some((m) => !m.startsWith('skipped ')) ? 1 : 0;

@@ -5,7 +5,7 @@ import { InputError } from '../core/errors.js';
 import { writePng } from '../io/png.js';
 import { CLASS_NAMES } from '../core/classes.js';
 import type { Sample } from '../data/dataset.js';
-import { num, requireStr, type Parsed } from './args.js';
+import { num, numArg, requireStr, type Parsed } from './args.js';
 import { command } from './command.js';
 
 export function pickSamples(dir: string, perClass: number): Sample[] {
@@ -37,6 +37,6 @@ export const showCommand = command('show', 'draw a contact sheet of a dataset (w
   const dir = p.positionals[0];
   if (!dir || p.positionals.length > 1) throw new InputError('give exactly one dataset directory');
   const out = requireStr(p, 'out');
-  const n = await writeSheet(dir, out, num(p, 'per-class') ?? 6);
+  const n = await writeSheet(dir, out, numArg(p, 'per-class'));
   process.stdout.write(`${out}: ${n} samples drawn\n`);
 });

@@ -3,10 +3,10 @@ import * as fs from 'node:fs';
 import { parseChannelFormat, type ChannelFormat } from '../data/channels.js';
 import { readManifest } from '../data/dataset.js';
 import { InputError } from '../core/errors.js';
-import { executeRunInWorker, type RunSpec, type StudyBudget } from '../study/study-run.js';
-import { loadResults, pendingRuns, writeReport, type StudyPlan } from '../study/study.js';
+import { runStudy, type StudyBudget } from '../study/study-run.js';
+import { loadResults, writeReport, type StudyPlan } from '../study/study.js';
 import { CLASS_NAMES } from '../core/classes.js';
-import { bool, list, num, requireStr, str, type Parsed } from './args.js';
+import { bool, list, listArg, num, numArg, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';
 
@@ -45,19 +45,19 @@ export const studyCommand = command('study', 'the channel study: one model per c
   readManifest(testDir);
   const quick = bool(p, 'quick');
   const formats = formatsFor(p, dataDir);
-  const seeds = (quick ? ['1'] : list(p, 'seeds') ?? ['1', '2']).map((s) => {
+  const seeds = (quick ? ['1'] : listArg(p, 'seeds')).map((s) => {
     const v = Number(s);
     if (!Number.isInteger(v)) throw new InputError(`--seeds expects whole numbers, got '${s}'`);
     return v;
   });
-  const arch = quick ? 'tiny' : str(p, 'arch') ?? 'small';
+  const arch = quick ? 'tiny' : strArg(p, 'arch');
   if (arch !== 'default' && arch !== 'small' && arch !== 'tiny') throw new InputError(`--arch must be default, small or tiny, got '${arch}'`);
   const budget: StudyBudget = {
-    epochs: quick ? 1 : num(p, 'epochs') ?? 3, batch: num(p, 'batch') ?? 16, lr: num(p, 'lr') ?? 1e-3, arch,
-    valFraction: num(p, 'val-fraction') ?? 0.1,
+    epochs: quick ? 1 : numArg(p, 'epochs'), batch: numArg(p, 'batch'), lr: numArg(p, 'lr'), arch,
+    valFraction: numArg(p, 'val-fraction'),
   };
-  const jobs = Math.max(1, num(p, 'jobs') ?? 2);
-  const backbone = str(p, 'backbone') ?? 'scratch';
+  const jobs = Math.max(1, numArg(p, 'jobs'));
+  const backbone = strArg(p, 'backbone');
   if (backbone !== 'scratch' && backbone !== 'vgg16') throw new InputError(`--backbone must be scratch or vgg16, got '${backbone}'`);
   const backboneWeights = str(p, 'backbone-weights');
   if (backbone === 'vgg16') {
@@ -78,33 +78,15 @@ export const studyCommand = command('study', 'the channel study: one model per c
       `Test set: ${describe(tm)}.`,
     ].join('\n\n'),
   };
-  const todo = pendingRuns(plan);
   const total = formats.length * seeds.length;
-  process.stderr.write(`study: ${total - todo.length} of ${total} runs already done; ${todo.length} to go, ${jobs} at a time\n`);
-  const bar = progressBar('study', total, { unit: 'run', startAt: total - todo.length });
-  let done = total - todo.length;
-  const failures: string[] = [];
-  const queue = [...todo];
-  const active = new Map<string, string>();
-  const worker = async (): Promise<void> => {
-    for (let r = queue.shift(); r; r = queue.shift()) {
-      const spec: RunSpec = { outDir, dataDir, testDir, realDir, format: r.format, seed: r.seed, budget, backbone, backboneWeights };
-      try {
-        await executeRunInWorker(spec, (e) => {
-          if (e.type === 'progress') active.set(e.run, `${e.run} ${e.epoch + 1}/${e.epochs}:${e.step}/${e.steps}`);
-          else active.delete(e.run);
-          bar.update(done, [...active.values()].join(' '));
-        });
-        done++;
-        bar.update(done);
-        writeReport(plan, loadResults(plan), CLASS_NAMES);
-      } catch (e) {
-        failures.push(`${r.format}-s${r.seed}: ${(e as Error).message}`);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, Math.max(1, todo.length)) }, worker));
-  bar.finish();
+  let bar: ReturnType<typeof progressBar> | null = null;
+  const { failures } = await runStudy(plan, { dataDir, testDir, realDir, budget, backbone, backboneWeights }, jobs, (e) => {
+    if (e.type === 'start') {
+      process.stderr.write(`study: ${e.done} of ${e.total} runs already done; ${e.total - e.done} to go, ${jobs} at a time\n`);
+      bar = progressBar('study', e.total, { unit: 'run', startAt: e.done });
+    } else bar?.update(e.done, e.active.join(' '));
+  });
+  (bar as ReturnType<typeof progressBar> | null)?.finish();
   let findings = '';
   const f = str(p, 'findings');
   if (f) findings = fs.readFileSync(f, 'utf8');

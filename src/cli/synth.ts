@@ -3,19 +3,10 @@ import * as os from 'node:os';
 import { synthesise } from '../data/generate.js';
 import type { TerrainSpec } from '../data/terrain-source.js';
 import { InputError } from '../core/errors.js';
-import { CLASS_NAMES, type ClassName } from '../core/classes.js';
-import { bool, list, num, requireNum, requireStr, str, type Parsed } from './args.js';
+import { CLASS_NAMES, parseClassList } from '../core/classes.js';
+import { bool, list, num, numArg, requireNum, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';
-
-export function parseClasses(names: readonly string[] | undefined): ClassName[] {
-  const out = (names ?? [...CLASS_NAMES]).map((c) => {
-    if (!(CLASS_NAMES as readonly string[]).includes(c)) throw new InputError(`unknown class '${c}' (expected ${CLASS_NAMES.join(', ')})`);
-    return c as ClassName;
-  });
-  if (out.length === 0) throw new InputError('--classes is empty');
-  return out;
-}
 
 export function terrainFromFlags(p: Parsed): TerrainSpec {
   const demDir = str(p, 'dem-dir');
@@ -49,18 +40,18 @@ export const synthFlags = {
 export async function runSynth(p: Parsed): Promise<number> {
   const count = requireNum(p, 'count');
   const out = requireStr(p, 'out');
-  const ramp = num(p, 'ramps') ?? 0;
+  const ramp = numArg(p, 'ramps');
   if (ramp < 0) throw new InputError(`--ramps must be >= 0, got ${ramp}`);
-  const atmosphere = str(p, 'atmosphere') ?? 'kolmogorov';
+  const atmosphere = strArg(p, 'atmosphere');
   if (atmosphere !== 'kolmogorov' && atmosphere !== 'syinterferopy') throw new InputError(`--atmosphere must be kolmogorov or syinterferopy, got '${atmosphere}'`);
-  const decorrelation = str(p, 'decorrelation') ?? 'off';
+  const decorrelation = strArg(p, 'decorrelation');
   if (decorrelation !== 'off' && decorrelation !== 'products') throw new InputError(`--decorrelation must be off or products, got '${decorrelation}'`);
-  const domain = str(p, 'domain') ?? 'caldera';
+  const domain = strArg(p, 'domain');
   if (domain !== 'caldera' && domain !== 'randomised') throw new InputError(`--domain must be caldera or randomised, got '${domain}'`);
   let bar: ReturnType<typeof progressBar> | null = null;
   const m = await synthesise({
-    outDir: out, count, seed: num(p, 'seed') ?? 1, classes: parseClasses(list(p, 'classes')),
-    terrain: terrainFromFlags(p), workers: num(p, 'workers') ?? 1, shardSize: num(p, 'shard-size') ?? 100,
+    outDir: out, count, seed: numArg(p, 'seed'), classes: parseClassList(list(p, 'classes')),
+    terrain: terrainFromFlags(p), workers: numArg(p, 'workers'), shardSize: numArg(p, 'shard-size'),
     scene: { ...(ramp > 0 ? { rampMaxM: ramp } : {}), ...(bool(p, 'artefacts') ? { artefacts: {} } : {}), ...(atmosphere !== 'kolmogorov' ? { turbulenceSpectrum: atmosphere } : {}),
       ...(decorrelation !== 'off' ? { decorrelation } : {}), ...(domain !== 'caldera' ? { domain } : {}) },
   }, (pr) => {

@@ -2,12 +2,12 @@
 import { InputError } from '../core/errors.js';
 import { parseChannelFormat } from '../data/channels.js';
 import type { WeightedTerrain } from '../data/feeder.js';
-import { DEFAULT_TRAIN_CONFIG, train, type TrainConfig, type TrainEvent, type TrainSourceConfig } from '../train/train.js';
+import { DEFAULT_TRAIN_CONFIG, RunExistsError, train, type TrainConfig, type TrainEvent, type TrainSourceConfig } from '../train/train.js';
 import type { NetworkVariant } from '../engine/network.js';
-import { bool, list, num, requireNum, requireStr, str, type Parsed } from './args.js';
+import { bool, list, num, numArg, requireNum, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar, type ProgressBar } from './progress.js';
-import { parseClasses } from './synth.js';
+import { parseClassList } from '../core/classes.js';
 
 export const trainFlags = {
   data: { type: 'string', help: 'a dataset made by caldera synth', value: 'DIR' },
@@ -49,12 +49,12 @@ function sourceFromFlags(p: Parsed, seed: number): TrainSourceConfig {
   if (!data && !onTheFly) throw new InputError('give --data DIR or --synthetic-on-the-fly');
   if (data) {
     for (const f of ['dem-dir', 'volcanoes']) if (p.flags[f] !== undefined) throw new InputError(`--${f} is for --synthetic-on-the-fly`);
-    return { kind: 'dataset', dir: data, valFraction: num(p, 'val-fraction') ?? 0.1 };
+    return { kind: 'dataset', dir: data, valFraction: numArg(p, 'val-fraction') };
   }
   const demDir = str(p, 'dem-dir');
   const volcanoes = list(p, 'volcanoes');
   if (volcanoes && !demDir) throw new InputError('--volcanoes needs --dem-dir');
-  const share = num(p, 'procedural-share') ?? 0.3;
+  const share = numArg(p, 'procedural-share');
   if (!(share >= 0 && share <= 1)) throw new InputError(`--procedural-share must be in [0, 1], got ${share}`);
   const terrains: WeightedTerrain[] = [];
   if (demDir) {
@@ -64,24 +64,24 @@ function sourceFromFlags(p: Parsed, seed: number): TrainSourceConfig {
     terrains.push({ spec: { kind: 'procedural' }, weight: 1 });
   }
   return {
-    kind: 'synthetic', terrains, classes: parseClasses(list(p, 'classes')), seed,
-    valSeed: num(p, 'val-seed') ?? seed + 1000, valCount: num(p, 'val-count') ?? 300,
-    stepsPerEpoch: num(p, 'steps-per-epoch') ?? 200,
-    ...(bool(p, 'artefacts') || (num(p, 'ramps') ?? 0) > 0
-      ? { scene: { ...(bool(p, 'artefacts') ? { artefacts: {} } : {}), ...((num(p, 'ramps') ?? 0) > 0 ? { rampMaxM: num(p, 'ramps')! } : {}) } }
+    kind: 'synthetic', terrains, classes: parseClassList(list(p, 'classes')), seed,
+    valSeed: (num(p, 'val-seed') ?? seed + 1000), valCount: numArg(p, 'val-count'),
+    stepsPerEpoch: numArg(p, 'steps-per-epoch'),
+    ...(bool(p, 'artefacts') || (numArg(p, 'ramps')) > 0
+      ? { scene: { ...(bool(p, 'artefacts') ? { artefacts: {} } : {}), ...((numArg(p, 'ramps')) > 0 ? { rampMaxM: num(p, 'ramps')! } : {}) } }
       : {}),
   };
 }
 
 export function configFromFlags(p: Parsed): TrainConfig {
-  const seed = num(p, 'seed') ?? DEFAULT_TRAIN_CONFIG.seed;
-  const arch = str(p, 'arch') ?? 'default';
+  const seed = numArg(p, 'seed');
+  const arch = strArg(p, 'arch');
   if (arch !== 'default' && arch !== 'small' && arch !== 'tiny') throw new InputError(`--arch must be default, small or tiny, got '${arch}'`);
-  const schedule = str(p, 'lr-schedule') ?? 'cosine';
+  const schedule = strArg(p, 'lr-schedule');
   if (schedule !== 'cosine' && schedule !== 'constant') throw new InputError(`--lr-schedule must be cosine or constant, got '${schedule}'`);
   let format;
   try {
-    format = parseChannelFormat(str(p, 'channels') ?? 'w');
+    format = parseChannelFormat(strArg(p, 'channels'));
   } catch (e) {
     throw new InputError((e as Error).message);
   }
@@ -90,11 +90,11 @@ export function configFromFlags(p: Parsed): TrainConfig {
     source: sourceFromFlags(p, seed),
     format, arch: arch as NetworkVariant,
     epochs: requireNum(p, 'epochs'), batch: requireNum(p, 'batch'), lr: requireNum(p, 'lr'),
-    lrSchedule: schedule, warmupSteps: num(p, 'warmup') ?? DEFAULT_TRAIN_CONFIG.warmupSteps,
+    lrSchedule: schedule, warmupSteps: numArg(p, 'warmup'),
     classWeight: requireNum(p, 'class-weight'), boxWeight: requireNum(p, 'box-weight'), seed,
     incoherentRandom: requireNum(p, 'incoherent-random'),
     ...(str(p, 'init') ? { init: str(p, 'init') } : {}),
-    ...(str(p, 'real') ? { real: { dir: str(p, 'real')!, fraction: num(p, 'real-fraction') ?? 0.1 } } : {}),
+    ...(str(p, 'real') ? { real: { dir: str(p, 'real')!, fraction: numArg(p, 'real-fraction') } } : {}),
   };
 }
 
@@ -127,7 +127,10 @@ export async function runTrain(p: Parsed): Promise<number> {
   const out = requireStr(p, 'out');
   const config = configFromFlags(p);
   const commandLine = ['caldera', ...process.argv.slice(2)].map((a) => (/[^\w./,:=+-]/.test(a) ? `'${a}'` : a)).join(' ');
-  const r = await train({ outDir: out, config, resume: bool(p, 'resume'), workers: num(p, 'workers') ?? 1, onEvent: reporter(bool(p, 'quiet')), command: commandLine });
+  const r = await train({ outDir: out, config, resume: bool(p, 'resume'), workers: numArg(p, 'workers'), onEvent: reporter(bool(p, 'quiet')), command: commandLine })
+    .catch((e: unknown) => {
+      throw e instanceof RunExistsError ? new InputError(`${e.message} (pass --resume to continue it, or another --out)`) : e;
+    });
   const last = r.state.history[r.state.history.length - 1];
   process.stdout.write(`${out}: ${r.state.epoch} epochs, ${r.state.imagesSeen} images, ${(r.state.elapsedSeconds / 60).toFixed(1)} min` +
     (last ? `; validation accuracy ${f3(last.valAccuracy)}, median centre error ${last.valCentreErrorMedianPx.toFixed(1)} px` : '') + '\n');

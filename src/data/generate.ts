@@ -60,10 +60,10 @@ export function makeShard(dir: string, settings: DatasetSettings, cfg: SceneConf
 }
 
 function validate(o: SynthOptions): void {
-  if (!Number.isInteger(o.count) || o.count < 1) throw new InputError(`--count must be a positive integer, got ${o.count}`);
-  if (!Number.isInteger(o.seed)) throw new InputError(`--seed must be an integer, got ${o.seed}`);
-  if (o.classes.length === 0) throw new InputError('--classes is empty');
-  if (!Number.isInteger(o.workers) || o.workers < 1) throw new InputError(`--workers must be a positive integer, got ${o.workers}`);
+  if (!Number.isInteger(o.count) || o.count < 1) throw new InputError(`the scene count must be a positive integer, got ${o.count}`);
+  if (!Number.isInteger(o.seed)) throw new InputError(`the seed must be an integer, got ${o.seed}`);
+  if (o.classes.length === 0) throw new InputError('the list of classes is empty');
+  if (!Number.isInteger(o.workers) || o.workers < 1) throw new InputError(`the number of workers must be a positive integer, got ${o.workers}`);
 }
 
 /** Run (or resume) the job. Resolves with the finished manifest. */
@@ -84,11 +84,11 @@ export async function synthesise(o: SynthOptions, onProgress: (p: SynthProgress)
   if (fs.existsSync(manifestPath(o.outDir))) {
     const old = readManifest(o.outDir);
     if (JSON.stringify(old.settings) !== JSON.stringify(settings)) {
-      throw new InputError(`${o.outDir} holds a dataset made with other settings; choose another --out or delete it`);
+      throw new InputError(`${o.outDir} holds a dataset made with other settings; choose another output folder or delete it`);
     }
     shards = old.shards.filter((s) => fs.existsSync(path.join(o.outDir, s.file)));
   } else if (fs.readdirSync(o.outDir).some((f) => f.startsWith('shard-'))) {
-    throw new InputError(`${o.outDir} has shard files but no manifest.json; choose another --out or empty it`);
+    throw new InputError(`${o.outDir} has shard files but no manifest.json; choose another output folder or empty it`);
   }
   const have = new Set(shards.map((s) => s.file));
   const todo = Array.from({ length: nShards }, (_, k) => k).filter((k) => !have.has(shardFileName(k)));

@@ -23,7 +23,7 @@ export type BatchMixer = (batch: BatchData, req: BatchRequest) => BatchData;
 const REAL_STREAM = 0x5eed_7ea1;
 
 export async function realMixer(spec: RealMixSpec, format: ChannelFormat, size: number): Promise<BatchMixer> {
-  if (!(spec.fraction > 0 && spec.fraction <= 1)) throw new InputError(`--real-fraction must be in (0, 1], got ${spec.fraction}`);
+  if (!(spec.fraction > 0 && spec.fraction <= 1)) throw new InputError(`the fraction of real samples must be in (0, 1], got ${spec.fraction}`);
   const real: RealTrainingSet = await loadRealTraining(spec.dir, { format, size });
   return (batch, req) => {
     if (req.augmentSeed == null) return batch;

@@ -149,7 +149,7 @@ export async function addSample(dir: string, p: Product, label: NewLabel): Promi
   const box = label.box ?? (label.polygon ? polygonBounds(label.polygon) : null);
   if (label.className === 'none' && box) throw new InputError('class none takes no box');
   if (label.className !== 'none') {
-    if (!box) throw new InputError(`class ${label.className} needs a box (--box lon0,lat0,lon1,lat1)`);
+    if (!box) throw new InputError(`class ${label.className} needs a box (lon0,lat0,lon1,lat1)`);
     if (box[2] <= e.west || box[0] >= e.east || box[3] <= e.south || box[1] >= e.north) {
       throw new InputError(`${p.id}: box ${box.map((v) => v.toFixed(4)).join(',')} lies outside the product ` +
         `(lon ${e.west.toFixed(4)}..${e.east.toFixed(4)}, lat ${e.south.toFixed(4)}..${e.north.toFixed(4)})`);

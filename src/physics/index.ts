@@ -20,6 +20,7 @@ export {
   C_BAND_WAVELENGTH_M, losToPhaseArray, losToPhaseRad, phaseToLosArray, phaseToLosM, type PhaseConvention, type PhaseSign,
 } from './units.js';
 import { InputError } from '../core/errors.js';
+import { losUnitVector, projectToLos } from './los.js';
 
 /** A Mogi point source. */
 export interface MogiSourceSpec extends MogiSource {
@@ -58,4 +59,38 @@ export function sourceDisplacementGrid(
 ): DisplacementGrid {
   validateSource(source);
   return source.kind === 'mogi' ? mogi(source, xs, ys, out) : okada(source, xs, ys, out);
+}
+
+/** A square forward-model grid: offsets −extentM..+extentM every spacingM, both ends included. */
+export interface ForwardGridSpec {
+  readonly extentM: number;
+  readonly spacingM: number;
+}
+
+/** Largest forward-model grid side (points): 4001² doubles per layer is already ~128 MB. */
+export const MAX_FORWARD_GRID_SIDE = 4001;
+
+/** East offsets −extent..+extent (xs) and north offsets +extent..−extent (ys: row 0 = north). */
+export function forwardAxes(g: ForwardGridSpec): { xs: Float64Array; ys: Float64Array } {
+  if (!(g.extentM > 0) || !Number.isFinite(g.extentM)) throw new InputError(`extent must be > 0 m, got ${g.extentM}`);
+  if (!(g.spacingM > 0) || !Number.isFinite(g.spacingM)) throw new InputError(`spacing must be > 0 m, got ${g.spacingM}`);
+  const n = Math.floor((2 * g.extentM) / g.spacingM + 1e-9) + 1;
+  if (n > MAX_FORWARD_GRID_SIDE) throw new InputError(`a grid of ${n}x${n} points is too large (max ${MAX_FORWARD_GRID_SIDE} per side); use a coarser spacing`);
+  const xs = Float64Array.from({ length: n }, (_, i) => -g.extentM + i * g.spacingM);
+  return { xs, ys: xs.slice().reverse() };
+}
+
+/** What one source does on a grid: E/N/U and LOS displacement (m, float64; LOS + toward the satellite). */
+export interface ForwardModel extends DisplacementGrid {
+  readonly xs: Float64Array;
+  readonly ys: Float64Array;
+  readonly losM: Float64Array;
+}
+
+/** Forward-model `source` on a square grid for a satellite geometry (heading, incidence in degrees). */
+export function forwardModel(source: Source, grid: ForwardGridSpec, geometry: { headingDeg: number; incidenceDeg: number }): ForwardModel {
+  const { xs, ys } = forwardAxes(grid);
+  const d = sourceDisplacementGrid(source, xs, ys);
+  const losM = projectToLos(d.east, d.north, d.up, losUnitVector(geometry.headingDeg, geometry.incidenceDeg), new Float64Array(xs.length * ys.length));
+  return { ...d, xs, ys, losM };
 }

@@ -35,13 +35,13 @@ export function losUnitVector(headingDeg: number, incidenceDeg: number): LosVect
   return [-Math.cos(h) * st, Math.sin(h) * st, Math.cos(t)];
 }
 
-/** LOS displacement u . unit of east/north/up rasters of equal length, into `out` if given. */
-export function projectToLos(
-  east: ArrayLike<number>, north: ArrayLike<number>, up: ArrayLike<number>, unit: LosVector, out?: Float32Array,
-): Float32Array {
+/** LOS displacement u . unit of east/north/up rasters of equal length, into `out` if given (float32 by default). */
+export function projectToLos<T extends Float32Array | Float64Array = Float32Array>(
+  east: ArrayLike<number>, north: ArrayLike<number>, up: ArrayLike<number>, unit: LosVector, out?: T,
+): T {
   const n = east.length;
   if (north.length !== n || up.length !== n) throw new RangeError(`los: east/north/up lengths differ (${n}, ${north.length}, ${up.length})`);
-  const o = out ?? new Float32Array(n);
+  const o = (out ?? new Float32Array(n)) as T;
   if (o.length !== n) throw new RangeError(`los: out has ${o.length} values, expected ${n}`);
   const [ue, un, uu] = unit;
   for (let i = 0; i < n; i++) o[i] = east[i]! * ue + north[i]! * un + up[i]! * uu;

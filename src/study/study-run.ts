@@ -20,7 +20,7 @@ import { loadRealTraining } from '../data/real.js';
 import { evaluateDataset, scoreRows, type EvalReport, type EvalRow } from '../evaluate/evaluate.js';
 import { denormaliseBox } from '../evaluate/metrics.js';
 import { DEFAULT_TRAIN_CONFIG, splitIndices, train, type TrainConfig } from '../train/train.js';
-import { runName, saveResult, type RunResult, type StudyScores } from './study.js';
+import { loadResults, pendingRuns, runName, saveResult, writeReport, type RunResult, type StudyPlan, type StudyScores } from './study.js';
 import { predict, type NetworkVariant } from '../engine/network.js';
 import { CLASS_NAMES } from '../core/classes.js';
 import { loadTrainedModel, type TrainedModel, MODEL_META_KEY, type ModelMeta } from '../engine/trained-model.js';
@@ -81,7 +81,7 @@ function* datasetExamples(spec: RunSpec, part: 'train' | 'val'): Generator<Examp
 /** The paper's transfer path (VGG16 base, cached bottleneck features, heads, block-5 fine-tuning). */
 async function transferRun(spec: RunSpec, modelDir: string): Promise<{ seconds: number; images: number }> {
   const t0 = Date.now();
-  if (channelCount(spec.format) !== 3) throw new InputError(`--backbone vgg16 takes 3-channel formats, not '${spec.format}'`);
+  if (channelCount(spec.format) !== 3) throw new InputError(`the vgg16 backbone takes 3-channel formats, not '${spec.format}'`);
   const examples = [...datasetExamples(spec, 'train')];
   await initBackend();
   const r = await transferTrain({
@@ -181,4 +181,43 @@ if (!isMainThread && (workerData as RunSpec | undefined)?.format !== undefined &
     () => process.exit(0),
     (e: unknown) => { port.postMessage({ type: 'error', message: (e as Error).message, input: isInputError(e) }); process.exit(1); },
   );
+}
+
+/** What a study run needs besides its format and seed. */
+export type StudyCommon = Omit<RunSpec, 'outDir' | 'format' | 'seed'>;
+
+/** Progress of a study: where it starts (runs already done), then after every run event. */
+export type StudyEvent = { type: 'start'; done: number; total: number } | { type: 'progress'; done: number; total: number; active: string[] };
+
+/**
+ * Run every pending run of `plan` (a resumed study skips finished ones), `jobs` at a time, each on
+ * its own worker thread; the report is rewritten after every finished run. Failed runs are
+ * returned, not thrown: the others go on.
+ */
+export async function runStudy(plan: StudyPlan, common: StudyCommon, jobs: number, onEvent: (e: StudyEvent) => void = () => {}): Promise<{ failures: string[] }> {
+  const todo = pendingRuns(plan);
+  const total = plan.formats.length * plan.seeds.length;
+  let done = total - todo.length;
+  onEvent({ type: 'start', done, total });
+  const failures: string[] = [];
+  const queue = [...todo];
+  const active = new Map<string, string>();
+  const worker = async (): Promise<void> => {
+    for (let r = queue.shift(); r; r = queue.shift()) {
+      try {
+        await executeRunInWorker({ ...common, outDir: plan.outDir, format: r.format, seed: r.seed }, (e) => {
+          if (e.type === 'progress') active.set(e.run, `${e.run} ${e.epoch + 1}/${e.epochs}:${e.step}/${e.steps}`);
+          else active.delete(e.run);
+          onEvent({ type: 'progress', done, total, active: [...active.values()] });
+        });
+        done++;
+        onEvent({ type: 'progress', done, total, active: [...active.values()] });
+        writeReport(plan, loadResults(plan), CLASS_NAMES);
+      } catch (e) {
+        failures.push(`${r.format}-s${r.seed}: ${(e as Error).message}`);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(Math.max(1, jobs), Math.max(1, todo.length)) }, worker));
+  return { failures };
 }

@@ -16,8 +16,8 @@
 import type { Raster } from '../core/raster.js';
 import type { Rng } from '../core/rng.js';
 import {
-  losUnitVector, sourceDisplacementGrid, S1_ASCENDING_HEADING_DEG, S1_DESCENDING_HEADING_DEG,
-  S1_INCIDENCE_MIN_DEG, S1_INCIDENCE_MAX_DEG, type Source,
+  gridAxes, losUnitVector, projectToLos, sourceDisplacementGrid, S1_ASCENDING_HEADING_DEG, S1_DESCENDING_HEADING_DEG,
+  S1_INCIDENCE_MIN_DEG, S1_INCIDENCE_MAX_DEG, type LosVector, type Source,
 } from '../physics/index.js';
 import { createSpectralCache, sampleTurbulenceStrengthM, topographicDelayM, turbulentScreen, orbitalRamp, type SpectralCache } from './atmosphere.js';
 import { addArtefacts, type ArtefactConfig } from './artefacts.js';
@@ -159,7 +159,7 @@ export function sourceKindForClass(rng: Rng, cls: ClassName): SourceKind | null 
 
 const COARSE_STEP_PX = 4;
 
-interface Geometry { pass: 'asc' | 'desc'; headingDeg: number; incidenceDeg: number; los: readonly [number, number, number] }
+interface Geometry { pass: 'asc' | 'desc'; headingDeg: number; incidenceDeg: number; los: LosVector }
 
 function drawGeometry(rng: Rng, cfg: SceneConfig): Geometry {
   const asc = rng.chance(0.5);
@@ -171,18 +171,9 @@ function drawGeometry(rng: Rng, cfg: SceneConfig): Geometry {
 }
 
 /** LOS displacement of `source` at the given column/row offsets (metres east / north of the source). */
-function losField(source: Source, xs: Float64Array, ys: Float64Array, los: readonly [number, number, number]): Float32Array {
-  const d = sourceDisplacementGrid(source, xs, ys);
-  const out = new Float32Array(xs.length * ys.length);
-  for (let i = 0; i < out.length; i++) out[i] = d.east[i]! * los[0] + d.north[i]! * los[1] + d.up[i]! * los[2];
-  return out;
-}
-
-/** Offsets in metres of pixel indices `from..from+n-1` relative to the source pixel `s` (north offsets for rows). */
-function offsets(n: number, from: number, step: number, s: number, spacingM: number, north: boolean): Float64Array {
-  const a = new Float64Array(n);
-  for (let i = 0; i < n; i++) a[i] = (north ? s - (from + i * step) : from + i * step - s) * spacingM;
-  return a;
+function losField(source: Source, axes: { xs: Float64Array; ys: Float64Array }, los: LosVector): Float32Array {
+  const d = sourceDisplacementGrid(source, axes.xs, axes.ys);
+  return projectToLos(d.east, d.north, d.up, los);
 }
 
 /** A coarse LOS field around the source, for the magnitude and placement checks. */
@@ -191,9 +182,8 @@ interface CoarseField { readonly n: number; readonly half: number; readonly los:
 function coarseField(source: Source, cfg: SceneConfig, geom: Geometry): CoarseField {
   const half = Math.ceil((0.9 * cfg.size) / COARSE_STEP_PX);
   const n = 2 * half + 1;
-  const xs = offsets(n, -half * COARSE_STEP_PX, COARSE_STEP_PX, 0, cfg.spacingM, false);
-  const ys = offsets(n, -half * COARSE_STEP_PX, COARSE_STEP_PX, 0, cfg.spacingM, true);
-  const los = losField(source, xs, ys, geom.los);
+  // Every COARSE_STEP_PX-th pixel, the source at the centre (gridAxes: row 0 = north).
+  const los = losField(source, gridAxes(n, n, COARSE_STEP_PX * cfg.spacingM, half, half), geom.los);
   return { n, half, los, maxAbs: maxAbs(los) };
 }
 
@@ -341,7 +331,7 @@ export function generateScene(
       if (!placed || !source || !field) continue;
       const sx = terrain.anchor.x - origin[0];
       const sy = terrain.anchor.y - origin[1];
-      defoM = losField(source, offsets(size, 0, 1, sx, cfg.spacingM, false), offsets(size, 0, 1, sy, cfg.spacingM, true), geom.los);
+      defoM = losField(source, gridAxes(size, size, cfg.spacingM, sx, sy), geom.los);
       // The coarse grid can miss a shallow dyke's sharp peak: keep the in-crop maximum in range too.
       const m = maxAbs(defoM);
       if (!(m > 0)) continue;

@@ -202,7 +202,7 @@ export function epochOrder(indices: readonly number[], shardOf: (i: number) => n
 
 /** The training and validation sample indices of a dataset of `count` samples (validation = the last fraction). */
 export function splitIndices(count: number, valFraction: number): { train: number[]; val: number[] } {
-  if (!(valFraction >= 0 && valFraction < 1)) throw new InputError(`--val-fraction must be in [0, 1), got ${valFraction}`);
+  if (!(valFraction >= 0 && valFraction < 1)) throw new InputError(`the validation fraction must be in [0, 1), got ${valFraction}`);
   const nVal = valFraction > 0 ? Math.max(1, Math.round(count * valFraction)) : 0;
   const nTrain = count - nVal;
   return { train: Array.from({ length: nTrain }, (_, i) => i), val: Array.from({ length: nVal }, (_, i) => nTrain + i) };
@@ -220,9 +220,9 @@ function validateConfig(c: TrainConfig): void {
   };
   posInt(c.epochs, 'epochs');
   posInt(c.batch, 'batch');
-  if (!(c.lr > 0)) throw new InputError(`--lr must be > 0, got ${c.lr}`);
-  if (!(c.classWeight >= 0) || !(c.boxWeight >= 0)) throw new InputError('--class-weight and --box-weight must be >= 0');
-  if (!(c.incoherentRandom >= 0 && c.incoherentRandom <= 1)) throw new InputError(`--incoherent-random must be in [0, 1], got ${c.incoherentRandom}`);
+  if (!(c.lr > 0)) throw new InputError(`the learning rate must be > 0, got ${c.lr}`);
+  if (!(c.classWeight >= 0) || !(c.boxWeight >= 0)) throw new InputError('the class and box loss weights must be >= 0');
+  if (!(c.incoherentRandom >= 0 && c.incoherentRandom <= 1)) throw new InputError(`the share of samples with random incoherent phase must be in [0, 1], got ${c.incoherentRandom}`);
   if (c.source.kind === 'synthetic') {
     posInt(c.source.stepsPerEpoch, 'steps-per-epoch');
     posInt(c.source.valCount, 'val-count');
@@ -336,7 +336,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
     const diffs = configDifferences(loaded.state.config, config);
     if (diffs.length > 0) {
       loaded.model.dispose();
-      throw new InputError(`${o.outDir}: --resume with settings that differ from the checkpoint (${diffs.join('; ')}); give the same options (only --epochs may change) or choose another --out`);
+      throw new InputError(`${o.outDir}: --resume with settings that differ from the checkpoint (${diffs.join('; ')}); give the same options (only the number of epochs may change) or choose another --out`);
     }
     config = { ...loaded.state.config, epochs: config.epochs };
   }
@@ -423,7 +423,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
         const t = toTensors(tf, b);
         const r = trainStep(model, optimizer, t.x, t.yClass, t.yBox, { class: config.classWeight, box: config.boxWeight });
         tf.dispose([t.x, t.yClass, t.yBox]);
-        if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch + 1}, step ${steps + 1} (loss ${r.loss}); try a smaller --lr`);
+        if (!Number.isFinite(r.loss)) throw new Error(`training diverged at epoch ${epoch + 1}, step ${steps + 1} (loss ${r.loss}); try a smaller learning rate`);
         trainMs += performance.now() - ts;
         for (let j = 0; j < b.n; j++) if (r.predictedClass[j] === b.classIndex[j]) correct++;
         sumLoss += r.loss * b.n; sumCls += r.classLoss * b.n; sumBox += r.boxLoss * b.n;
@@ -478,15 +478,18 @@ async function initialModel(config: TrainConfig): Promise<tfTypes.LayersModel> {
   const shape = model.inputs[0]?.shape;
   if (!shape || shape[1] !== config.size || shape[2] !== config.size || shape[3] !== channelCount(config.format)) {
     model.dispose();
-    throw new InputError(`${config.init}: its input [${shape?.slice(1).join('×')}] does not fit --channels ${config.format} at ${config.size}×${config.size}`);
+    throw new InputError(`${config.init}: its input [${shape?.slice(1).join('×')}] does not fit channel format ${config.format} at ${config.size}×${config.size}`);
   }
   return model;
 }
 
+/** The output folder already holds a run and resuming was not asked for. */
+export class RunExistsError extends InputError {}
+
 async function loadCheckpointIfAny(dir: string, resume: boolean): Promise<Awaited<ReturnType<typeof loadCheckpoint<TrainState>>>> {
   if (!resume) {
     if (fs.existsSync(dir) || fs.existsSync(`${dir}.old`)) {
-      throw new InputError(`${path.dirname(dir)} already holds a training run; pass --resume to continue it, or choose another --out`);
+      throw new RunExistsError(`${path.dirname(dir)} already holds a training run; resume it, or choose another output folder`);
     }
     return null;
   }

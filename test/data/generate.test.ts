@@ -51,7 +51,7 @@ test('bad input: other settings in the output dir, bad counts, missing DEM dir, 
   const d = tmp();
   await synthesise({ ...base, count: 3, outDir: d, workers: 1 });
   await assert.rejects(synthesise({ ...base, count: 3, seed: 7, outDir: d, workers: 1 }), (e: unknown) => e instanceof InputError && /other settings/.test(e.message));
-  await assert.rejects(synthesise({ ...base, count: 0, outDir: tmp(), workers: 1 }), /--count must be a positive integer/);
+  await assert.rejects(synthesise({ ...base, count: 0, outDir: tmp(), workers: 1 }), /scene count must be a positive integer/);
   await assert.rejects(synthesise({ ...base, outDir: tmp(), workers: 1, terrain: { kind: 'srtm', path: '/nonexistent/dem' } }), /no such DEM directory/);
   const dem = tmp();
   fs.writeFileSync(path.join(dem, 'N40E014.hgt'), Buffer.alloc(1000));

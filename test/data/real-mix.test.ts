@@ -37,6 +37,6 @@ test('real examples replace about the asked share of training examples, reproduc
   assert.deepEqual(mix(syntheticBatch(n), req).x, a.x, 'same seed, same batch');
   const val = syntheticBatch(n);
   assert.equal(mix(val, { indices: req.indices, augmentSeed: null }), val, 'validation batches are left alone');
-  await assert.rejects(realMixer({ dir, fraction: 1.5 }, 'w', SIZE), /--real-fraction/);
+  await assert.rejects(realMixer({ dir, fraction: 1.5 }, 'w', SIZE), /fraction of real samples/);
   await assert.rejects(realMixer({ dir, fraction: 0.5 }, 'wwd', SIZE), /needs a DEM/);
 });

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { InputError } from '../../src/core/errors.js';
@@ -11,20 +10,14 @@ import { labelFromEpisodes, parseEpisodes } from '../../src/data/episodes.js';
 import { IDENTITY } from '../../src/data/augment.js';
 import { labelCommand } from '../../src/cli/label.js';
 import { bump, fakeProduct } from '../helpers/products.js';
+import { captureOutput, withDir as withTempDir } from '../helpers/files.js';
 
 const V = { lon: -72.7, lat: -41.2 };
 const product = (id = 'f_20200101_20200113') => fakeProduct({ id, width: 300, height: 300, dLon: 0.002, dLat: -0.0015, phase: (lon, lat) => 0.5 + bump(V.lon, V.lat, 2, 4)(lon, lat) });
 const BOX: [number, number, number, number] = [-72.74, -41.23, -72.66, -41.17];
 const rejects = (re: RegExp) => (e: unknown) => e instanceof InputError && re.test(e.message);
 
-async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-real-'));
-  try {
-    await f(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (f: (dir: string) => Promise<void>): Promise<void> => withTempDir('caldera-real-', f);
 
 test('boxes: any two opposite corners, lon first', () => {
   assert.deepEqual(parseLonLatBox('-72.66,-41.17,-72.74,-41.23'), BOX);
@@ -178,19 +171,13 @@ test('caldera label --episodes: every product labelled or skipped with a reason'
     const ep = path.join(dir, 'ep.json');
     fs.writeFileSync(ep, JSON.stringify(EPISODES));
     const out = path.join(dir, 'ds');
-    const written: string[] = [];
-    const [so, se] = [process.stdout.write, process.stderr.write];
-    process.stdout.write = ((s: string) => { written.push(s); return true; }) as typeof process.stdout.write;
-    process.stderr.write = ((s: string) => { written.push(s); return true; }) as typeof process.stderr.write;
-    let code: number | void;
-    try {
-      code = await labelCommand.run([path.join(dir, 'in'), '--episodes', ep, '--out', out]);
+    const { result: code, stdout, stderr } = await captureOutput(async () => {
+      const c = await labelCommand.run([path.join(dir, 'in'), '--episodes', ep, '--out', out]);
       await assert.rejects(labelCommand.run([path.join(dir, 'in', '20200101_20200113.geo.unw.tif'), '--class', 'sill', '--box', '-60,-41,-59.9,-41.1', '--out', out]), rejects(/lies outside the product/));
       await assert.rejects(labelCommand.run([path.join(dir, 'in'), '--class', 'sill', '--box', BOX.join(','), '--out', out]), rejects(/labels one product; 3 were found/));
-    } finally {
-      process.stdout.write = so;
-      process.stderr.write = se;
-    }
+      return c;
+    });
+    const written = [stdout, stderr];
     assert.equal(code, 0);
     const classes = listSamples(out).map((m) => [m.dates![0], m.className, m.source.episode ?? null]);
     assert.deepEqual(classes.sort(), [['2020-01-01', 'dyke', 'e2'], ['2020-01-06', 'none', null]]);

@@ -6,20 +6,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../../src/engine/backend.js';
+import { uniformSource } from '../helpers/files.js';
 
 await initBackend();
 
-/** Deterministic uniform(-1, 1) data. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
+const rng = (seed: number): (() => number) => uniformSource(seed, -1, 1);
 function randData(r: () => number, shape: number[]): Float32Array {
   const n = shape.reduce((a, b) => a * b, 1);
   const d = new Float32Array(n);

@@ -15,19 +15,11 @@ import { decodeModel, onnx } from '../../src/engine/onnx-graph.js';
 import {
   describeInputPreparation, exportOnnxFile, exportOnnxFromDir, layersModelToOnnx, topologyToOnnx,
 } from '../../src/engine/onnx-export.js';
+import { uniformSource } from '../helpers/files.js';
 
 await initBackend();
 
-/** A deterministic uniform generator in [-1, 1). */
-function uniform(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
+const uniform = (seed: number): (() => number) => uniformSource(seed, -1, 1);
 
 function randomBatch(n: number, h: number, w: number, c: number, seed: number): Float32Array {
   const r = uniform(seed);

@@ -47,18 +47,21 @@ test('summaries: mean, median, p90 (numpy linear interpolation); empty is NaN', 
 test('boxReport: IoU and centre error over detected and over all true-box samples', () => {
   const b = (x: number, y: number, h = 10) => ({ x, y, halfWidth: h, halfHeight: h });
   const r = boxReport([
-    { trueClass: 0, predictedClass: 0, trueBox: b(50, 50), predictedBox: b(53, 54) }, // error 5
+    { trueClass: 0, predictedClass: 0, trueBox: b(50, 50), predictedBox: b(53, 54) }, // error 5, IoU (17·16)/(800 − 272)
     { trueClass: 1, predictedClass: 2, trueBox: b(50, 50), predictedBox: b(50, 50) }, // missed: counts in 'all' only
     { trueClass: 2, predictedClass: 2, trueBox: null, predictedBox: b(0, 0) }, // no true box: ignored
     { trueClass: 1, predictedClass: 1, trueBox: b(20, 20), predictedBox: b(20, 20, 5) }, // IoU 0.25, error 0
+    { trueClass: 0, predictedClass: 0, trueBox: b(90, 30), predictedBox: b(90, 38) }, // error 8, IoU (20·12)/(800 − 240)
   ], 2);
-  assert.equal(r.detected.centreErrorPx.n, 2);
-  near(r.detected.centreErrorPx.mean, 2.5);
-  near(r.detected.iou.median, (r.detected.iou.mean));
-  near(r.all.centreErrorPx.n, 3);
-  near(r.all.centreErrorPx.median, 0);
-  // IoU of two 20x20 boxes shifted (3, 4): (17*16)/(800 - 272).
-  near(r.detected.iou.mean, ((17 * 16) / (800 - 17 * 16) + 0.25) / 2, 1e-12);
+  const iouShift = (17 * 16) / (800 - 17 * 16);
+  const iouSlide = (20 * 12) / (800 - 20 * 12);
+  assert.equal(r.detected.centreErrorPx.n, 3);
+  near(r.detected.centreErrorPx.mean, 13 / 3, 1e-12);
+  near(r.detected.centreErrorPx.median, 5); // the middle of 0, 5, 8: not the mean
+  near(r.detected.iou.median, iouSlide, 1e-12); // the middle of 0.25, 0.43, 0.52
+  near(r.detected.iou.mean, (iouShift + 0.25 + iouSlide) / 3, 1e-12);
+  assert.equal(r.all.centreErrorPx.n, 4);
+  near(r.all.centreErrorPx.median, 2.5); // 0, 0, 5, 8: the mean of the middle two
 });
 
 test('scoreRows: confusion, sign invariance and per-terrain accuracy; text and figure', () => {

@@ -20,6 +20,7 @@ import {
   buildTransferModel, fromFloat16Bits, registerTransferKernels, runFrom, saveTransferModel, toFloat16Bits, transferMeta, transferTrain,
   vgg16Predict, type HeadSpec, type TransferExample,
 } from '../../src/study/transfer.js';
+import { uniformSource } from '../helpers/files.js';
 
 await initBackend();
 
@@ -36,16 +37,7 @@ function tmpDir(): string {
 // The weight directories are ~60 MB each.
 process.on('exit', () => { for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true }); });
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = (seed: number): (() => number) => uniformSource(seed, 0, 1);
 
 /**
  * A separable toy set: dyke = top half +0.8 / bottom −0.8, sill = left/right, none = weak noise;

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/core/rng.js';
-import { fft2d } from '../../src/core/fft.js';
+import { fft2d, inverseFft2d } from '../../src/core/fft.js';
 import { raster } from '../../src/core/raster.js';
 import {
   createSpectralCache, gaussianField, gaussianFieldPair, KOLMOGOROV, orbitalRamp, S1_WAVELENGTH_M,
   sampleTopographicRates, sampleTurbulenceStrengthM, spectralSizeFor, topographicDelayM, turbulentScreen,
-  type Spectrum, _inverseFft2d,
+  type Spectrum,
 } from '../../src/synth/atmosphere.js';
 
 function mean(a: ArrayLike<number>): number {
@@ -67,7 +67,7 @@ test('the fast inverse FFT matches core fft2d for n = 4 ... 512', () => {
     for (let i = 0; i < n * n; i++) { re[i] = Math.sin(i * 0.7 + 1); im[i] = Math.cos(i * 1.3); }
     const r2 = re.slice();
     const i2 = im.slice();
-    _inverseFft2d(re, im, n);
+    inverseFft2d(re, im, n);
     fft2d(r2, i2, n, 1);
     let err = 0, big = 0;
     for (let i = 0; i < n * n; i++) {

@@ -101,12 +101,12 @@ test('resume after a simulated kill continues exactly (log matches the uninterru
 test('--init starts from a trained model (fine-tuning)', async () => {
   const r = await train({ outDir: path.join(tmp(), 'tuned'), config: { ...CONFIG, epochs: 1, init: RUN } });
   assert.ok(r.state.history[0]!.trainLoss < result.state.history[0]!.trainLoss, `${r.state.history[0]!.trainLoss} vs ${result.state.history[0]!.trainLoss}`);
-  await assert.rejects(train({ outDir: tmp(), config: { ...CONFIG, format: 'www', init: RUN } }), (e: unknown) => isInputError(e) && /does not fit --channels www/.test((e as Error).message));
+  await assert.rejects(train({ outDir: tmp(), config: { ...CONFIG, format: 'www', init: RUN } }), (e: unknown) => isInputError(e) && /does not fit channel format www/.test((e as Error).message));
 });
 
 test('errors: an existing run without --resume, a resume with other settings, too little data, no dataset', async () => {
   const input = (re: RegExp) => (e: unknown) => isInputError(e) && re.test((e as Error).message);
-  await assert.rejects(train({ outDir: RUN, config: CONFIG }), input(/already holds a training run; pass --resume/));
+  await assert.rejects(train({ outDir: RUN, config: CONFIG }), input(/already holds a training run; resume it/));
   await assert.rejects(train({ outDir: RUN, config: { ...CONFIG, batch: 4 }, resume: true }), input(/differ from the checkpoint \(batch: checkpoint 6, now 4\)/));
   await assert.rejects(train({ outDir: tmp(), config: { ...CONFIG, batch: 64 } }), input(/fewer than one batch/));
   await assert.rejects(train({ outDir: tmp(), config: { ...CONFIG, source: { kind: 'dataset', dir: tmp(), valFraction: 0.1 } } }), input(/not a caldera dataset/));
