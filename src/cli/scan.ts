@@ -86,7 +86,15 @@ export const scanCommand = command('scan', 'classify and locate deformation in r
       throw new InputError(`--phase-coherence must be one of ${PHASE_COHERENCE_MODES.join(', ')}, got '${phaseCoherence}'`);
     }
     const scalesKm = scalesOf(p);
-    const at = scanPoints({ at: str(p, 'at'), volcanoes: list(p, 'volcano') }, volcanoes);
+    let at: ReturnType<typeof scanPoints>;
+    try {
+      at = scanPoints({ at: str(p, 'at'), volcanoes: list(p, 'volcano') }, volcanoes);
+    } catch (e) {
+      // The library says it in words; name the flags here.
+      const m = (e as Error).message.replace('give a point or volcano names, not both', 'give --at or --volcano, not both')
+        .replace('give its point, or a volcano list of your own', 'give --at LON,LAT, or --volcanoes FILE; --list-volcanoes shows the list');
+      throw new InputError(m, { cause: e });
+    }
     const fmt = str(p, 'format');
     const model = await loadDetector(str(p, 'model'), {
       format: fmt ? parseChannelFormat(fmt) : undefined, batchSize: num(p, 'batch') ?? 16, symmetric: bool(p, 'sign'),

@@ -53,7 +53,7 @@ export interface PointSpec {
  */
 export function scanPoints(spec: PointSpec, list: readonly Volcano[] = VOLCANOES): ((p: Product) => ScanPoint[]) | undefined {
   const names = spec.volcanoes && spec.volcanoes.length > 0 ? spec.volcanoes : undefined;
-  if (spec.at && names) throw new InputError('give --at or --volcano, not both');
+  if (spec.at && names) throw new InputError('give a point or volcano names, not both');
   if (spec.at) {
     const pt = parseLonLat(spec.at);
     return () => [pt];
@@ -68,7 +68,7 @@ export function scanPoints(spec: PointSpec, list: readonly Volcano[] = VOLCANOES
   }
   const chosen = names.map((n) => {
     const v = findVolcano(n, list);
-    if (!v) throw new InputError(`unknown volcano '${n}' (not in the ${list === VOLCANOES ? 'bundled list' : 'list'}; use --at LON,LAT or --volcanoes FILE; --list-volcanoes shows the list)`);
+    if (!v) throw new InputError(`unknown volcano '${n}' (not in the ${list === VOLCANOES ? 'bundled list' : 'list'}; give its point, or a volcano list of your own)`);
     return { lon: v.lon, lat: v.lat, name: v.name };
   });
   return () => chosen;

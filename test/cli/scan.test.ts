@@ -211,8 +211,10 @@ test('volcano lists live in the library: bundled or from a file, points per prod
     assert.deepEqual(scanPoints({ volcanoes: ['a'] }, list)!(product()).map((q) => q.name), ['A']);
     assert.deepEqual(scanPoints({ at: '-72.6,-41.3' })!(product()), [{ lon: -72.6, lat: -41.3 }]);
     assert.equal(scanPoints({}), undefined);
-    assert.throws(() => scanPoints({ at: '1,2', volcanoes: ['A'] }), /not both/);
-    assert.throws(() => scanPoints({ volcanoes: ['Atlantis'] }), /unknown volcano 'Atlantis' \(not in the bundled list; .*--list-volcanoes/);
+    assert.throws(() => scanPoints({ at: '1,2', volcanoes: ['A'] }), /give a point or volcano names, not both/);
+    assert.throws(() => scanPoints({ volcanoes: ['Atlantis'] }), /unknown volcano 'Atlantis' \(not in the bundled list; give its point, or a volcano list of your own\)/);
+    await assert.rejects(scanCommand.run(['x', '--volcano', 'Atlantis']), /unknown volcano 'Atlantis' \(not in the bundled list; give --at LON,LAT, or --volcanoes FILE; --list-volcanoes shows the list\)/);
+    await assert.rejects(scanCommand.run(['x', '--volcano', 'Calbuco', '--at=1,2']), /give --at or --volcano, not both/);
     fs.writeFileSync(f, '[{"name": "x", "lon": "1", "lat": 2}]');
     assert.throws(() => loadVolcanoList(f), /entry 0 is not \{name, lon, lat\}/);
     const out: string[] = [];
