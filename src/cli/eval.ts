@@ -8,6 +8,8 @@ import { progressBar, type ProgressBar } from './progress.js';
 import { DEFAULT_MODEL_DIR } from '../engine/trained-model.js';
 import { loadDetector } from '../scan/detector.js';
 import { engineOf } from './engine.js';
+import { expectedCalibrationError } from '../evaluate/calibration.js';
+import { calibrationFromRows, calibrationText, writeCalibration } from '../evaluate/calibrate-model.js';
 
 export const evalFlags = {
   model: { type: 'string', help: 'model directory (default: the bundled models/default)', value: 'DIR' },
@@ -18,13 +20,15 @@ export const evalFlags = {
   batch: { type: 'int', help: 'inference batch size', default: 32 },
   engine: { type: 'string', help: "what runs the network: 'onnx' (ONNX Runtime, all cores) or 'tfjs' (wasm, the fallback)", default: 'onnx', value: 'onnx|tfjs' },
   workers: { type: 'int', help: 'data reader threads', default: 1 },
+  calibrate: { type: 'boolean', help: "fit the temperature of the class probabilities on this dataset (use held-out data) and write it beside the model (calibration.json), which predict and scan then apply; prints the ECE before and after" },
   quiet: { type: 'boolean', help: 'no progress bar' },
 } as const;
 
 export async function runEval(p: Parsed): Promise<number> {
   const modelDir = (str(p, 'model') ?? DEFAULT_MODEL_DIR);
   const data = requireStr(p, 'data');
-  const detector = await loadDetector(modelDir, { engine: engineOf(p) });
+  const calibrate = bool(p, 'calibrate');
+  const detector = await loadDetector(modelDir, { engine: engineOf(p), calibrated: !calibrate });
   let bar: ProgressBar | null = null;
   const rows = await evaluateDataset(detector, data, {
     batch: numArg(p, 'batch'), workers: numArg(p, 'workers'),
@@ -35,14 +39,22 @@ export async function runEval(p: Parsed): Promise<number> {
   });
   if (process.stderr.isTTY) (bar as ProgressBar | null)?.finish();
   const report = scoreRows(rows);
-  const json = JSON.stringify({ model: modelDir, data, channelFormat: detector.format, ...report }, null, 1);
+  const probs = rows.map((r) => [...r.probabilities]);
+  const ece = expectedCalibrationError(probs, rows.map((r) => r.trueClass));
+  const fitted = calibrate ? calibrationFromRows(rows, data) : null;
+  const calFile = fitted ? writeCalibration(modelDir, fitted) : null;
+  const calibration = fitted ? { ...fitted, file: calFile } : { temperature: detector.temperature ?? null, ece };
+  const json = JSON.stringify({ model: modelDir, data, channelFormat: detector.format, ...report, calibration }, null, 1);
   const outFile = str(p, 'out');
   if (outFile) writeFileAtomicSync(outFile, json + '\n');
   const png = str(p, 'png');
   if (png) writeFileAtomicSync(png, encodePng(reportFigure(report, rows, `caldera eval: ${data}`)));
-  process.stdout.write((bool(p, 'json') ? json : reportText(report)) + '\n');
+  const calText = fitted
+    ? `calibration: ${calibrationText(fitted)}; written to ${calFile}`
+    : `expected calibration error (15 bins): ${(ece * 100).toFixed(1)} % (${detector.temperature ? `temperature ${detector.temperature.toFixed(3)} applied` : 'uncalibrated'})`;
+  process.stdout.write((bool(p, 'json') ? json : `${reportText(report)}\n${calText}`) + '\n');
   return 0;
 }
 
 export const evalCommand = command('eval', 'score a trained model on a labelled dataset (accuracy, F1, confusion, box errors, sign invariance)',
-  '--data DIR [--model DIR] [--json] [--out FILE] [--png FILE]', evalFlags, runEval);
+  '--data DIR [--model DIR] [--json] [--out FILE] [--png FILE] [--calibrate]', evalFlags, runEval);

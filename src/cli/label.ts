@@ -7,7 +7,7 @@ import { parseLonLat } from '../data/windows.js';
 import { CLASS_NAMES, type ClassName } from '../core/classes.js';
 import { list, num, numArg, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
-import { loadVolcanoList } from './scan.js';
+import { loadVolcanoList } from '../scan/points.js';
 
 export const labelCommand = command('label', 'add labelled real interferograms to a dataset (class + lon/lat box, or from deformation episodes)',
   'PRODUCT... (--class dyke|sill|none [--box LON0,LAT0,LON1,LAT1] | --episodes FILE) --out DIR', {

@@ -4,7 +4,8 @@ import { ensureWritableDir, writeFileAtomicSync } from '../io/atomic.js';
 import { InputError, isInputError } from '../core/errors.js';
 import { encodePng } from '../io/png.js';
 import { predictRaster, predictionFigure, predictionJson, predictionText, readInterferogram, readRaster, type PredictOptions, type Units } from '../scan/predict.js';
-import { bool, str, type Parsed } from './args.js';
+import { bool, num, str, type Parsed } from './args.js';
+import { DEFAULT_MAX_MASKED, DEFAULT_MIN_SCORE } from '../scan/record.js';
 import { command } from './command.js';
 import { loadDetector } from '../scan/detector.js';
 import { engineOf, threadsOf } from './engine.js';
@@ -19,6 +20,8 @@ export const predictFlags = {
   png: { type: 'string', help: 'draw each prediction over the wrapped phase into this directory', value: 'DIR' },
   dem: { type: 'string', help: 'elevation (m) on the same grid, for models with a DEM channel (one input file)', value: 'FILE' },
   coherence: { type: 'string', help: 'coherence 0..1 on the same grid, for models with a coherence channel (one input file)', value: 'FILE' },
+  'min-score': { type: 'number', help: 'smallest (calibrated) class probability reported as a detection; lower answers are "below threshold"', default: DEFAULT_MIN_SCORE },
+  'max-masked': { type: 'number', help: 'inputs with a larger masked share get "not enough data" and are not run', default: DEFAULT_MAX_MASKED },
 } as const;
 
 export async function runPredict(p: Parsed): Promise<number> {
@@ -31,6 +34,7 @@ export async function runPredict(p: Parsed): Promise<number> {
   if ((demFile || cohFile) && files.length > 1) throw new InputError('--dem and --coherence go with a single input file');
   const detector = await loadDetector(str(p, 'model'), { symmetric: bool(p, 'sign'), engine: engineOf(p), ...threadsOf(p) });
   const opts: PredictOptions = {
+    minScore: num(p, 'min-score') ?? DEFAULT_MIN_SCORE, maxMasked: num(p, 'max-masked') ?? DEFAULT_MAX_MASKED,
     ...(demFile ? { demM: (await readRaster(demFile)).data } : {}),
     ...(cohFile ? { coherence: (await readRaster(cohFile)).data } : {}),
   };
@@ -40,7 +44,8 @@ export async function runPredict(p: Parsed): Promise<number> {
   for (const file of files) {
     try {
       const r = await readInterferogram(file, units as Units);
-      const res = await predictRaster(detector, r, opts);
+      const res = await predictRaster(detector, r, opts, file);
+      for (const w of res.warnings) process.stderr.write(`caldera predict: warning: ${w}\n`);
       process.stdout.write((bool(p, 'json') ? JSON.stringify(predictionJson(file, res)) : predictionText(file, res)) + '\n');
       if (pngDir) {
         const name = path.basename(file).replace(/\.(npy|tiff?)$/i, '') + '.png';
@@ -55,5 +60,5 @@ export async function runPredict(p: Parsed): Promise<number> {
   return failed > 0 ? 2 : 0;
 }
 
-export const predictCommand = command('predict', 'say what deformation an interferogram shows (dyke, sill, none) and where (a box in its pixels)',
+export const predictCommand = command('predict', 'say what deformation an interferogram shows (dyke, sill, none) and where (a box in its pixels, and lon/lat on a lon/lat grid); for whole frames use scan',
   '[--model DIR] FILES... [--json] [--units rad|m] [--sign] [--png DIR]', predictFlags, runPredict);

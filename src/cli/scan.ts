@@ -1,89 +1,71 @@
 /** `caldera scan`: find, classify and locate deformation in real interferograms. */
-import * as fs from 'node:fs';
 import { InputError } from '../core/errors.js';
-import { DEFAULT_MIN_COHERENCE, type Product } from '../io/licsar.js';
+import { DEFAULT_MIN_COHERENCE } from '../io/licsar.js';
 import { parseChannelFormat } from '../data/channels.js';
-import { findVolcano, VOLCANOES } from '../data/volcanoes.js';
-import { containsPoint, parseLonLat, DEFAULT_WINDOW_KM } from '../data/windows.js';
+import { PHASE_COHERENCE_MODES, type PhaseCoherenceMode } from '../data/coherence-mask.js';
 import { ScanWriter } from '../scan/output.js';
-import { scanAll, type ScanPoint, type SceneResult } from '../scan/scan.js';
+import { DEFAULT_SCALES_KM, noValidPixelsText, scanAll, type SceneResult } from '../scan/scan.js';
+import { DEFAULT_MAX_MASKED, DEFAULT_MIN_SCORE } from '../scan/record.js';
+import { loadVolcanoList, scanPoints, volcanoListText } from '../scan/points.js';
 import { loadDetector } from '../scan/detector.js';
 import { engineOf, threadsOf } from './engine.js';
-import type { Volcano } from '../synth/dem.js';
 import { bool, list, num, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';
 
-/** Volcano list: the bundled one, or a JSON file ([{name, lon, lat}] or {volcanoes: [...]}). */
-export function loadVolcanoList(file: string | undefined): readonly Volcano[] {
-  if (!file) return VOLCANOES;
-  let json: unknown;
-  try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new InputError(`${file}: cannot read a volcano list (${(e as Error).message})`);
-  }
-  const arr = Array.isArray(json) ? json : (json as { volcanoes?: unknown }).volcanoes;
-  if (!Array.isArray(arr)) throw new InputError(`${file}: expected a JSON list of {name, lon, lat}`);
-  return arr.map((v, i) => {
-    const o = v as Record<string, unknown>;
-    if (typeof o.name !== 'string' || typeof o.lon !== 'number' || typeof o.lat !== 'number') {
-      throw new InputError(`${file}: entry ${i} is not {name, lon, lat}`);
-    }
-    return { name: o.name, lon: o.lon, lat: o.lat };
-  });
-}
-
-
-/** The points to cut windows around, per product: --at, --volcano NAMES, or --volcano all. */
-export function pointsFor(p: Parsed, volcanoes: readonly Volcano[]): ((prod: Product) => ScanPoint[]) | undefined {
-  const at = str(p, 'at');
-  const names = list(p, 'volcano');
-  if (at && names) throw new InputError('give --at or --volcano, not both');
-  if (at) {
-    const pt = parseLonLat(at);
-    return () => [pt];
-  }
-  if (!names) return undefined;
-  if (names.length === 1 && names[0]!.toLowerCase() === 'all') {
-    return (prod) => {
-      const inside = volcanoes.filter((v) => containsPoint(prod, v.lon, v.lat)).map((v) => ({ lon: v.lon, lat: v.lat, name: v.name, optional: true }));
-      if (inside.length === 0) throw new InputError(`${prod.id}: no volcano of the list lies inside the product`);
-      return inside;
-    };
-  }
-  const chosen = names.map((n) => {
-    const v = findVolcano(n, volcanoes);
-    if (!v) throw new InputError(`unknown volcano '${n}' (not in the ${volcanoes === VOLCANOES ? 'bundled list' : 'list'}; use --at LON,LAT or --volcanoes FILE)`);
-    return { lon: v.lon, lat: v.lat, name: v.name };
-  });
-  return () => chosen;
-}
-
 function describe(s: SceneResult): string {
   const fmt = (lon: number, lat: number) => `${lon.toFixed(4)}, ${lat.toFixed(4)}`;
+  const id = s.product.id;
+  if (s.status === 'no valid pixels') return `${id}: ${noValidPixelsText(s)}`;
   if (s.mode === 'point') {
-    return s.predictions.map((q) => `${s.product.id}${q.name ? ` [${q.name}]` : ''}: ${q.className} ${q.probs[q.classIndex]!.toFixed(2)}` +
-      (q.boxLonLat ? ` box lon/lat ${fmt(q.boxLonLat[0], q.boxLonLat[1])} .. ${fmt(q.boxLonLat[2], q.boxLonLat[3])}` : '')).join('\n');
+    const looks = [...s.predictions, ...s.notEnoughData].sort((a, b) => (a.point ?? 0) - (b.point ?? 0) || a.sizeKm - b.sizeKm);
+    return looks.map((q) => {
+      const head = `${id}${q.name ? ` [${q.name}]` : ''} ${q.sizeKm} km: `;
+      if (q.verdict === 'not enough data') return `${head}not enough data (${Math.round(q.maskedFraction * 100)} % masked)`;
+      const what = `${q.className} ${q.score.toFixed(2)}`;
+      const box = q.boxLonLat ? ` box lon/lat ${fmt(q.boxLonLat[0], q.boxLonLat[1])} .. ${fmt(q.boxLonLat[2], q.boxLonLat[3])}` : '';
+      return head + (q.verdict === 'below threshold' ? `below threshold (${what} < ${s.minScore})` : `${q.verdict === 'detection' ? 'detection ' : ''}${what}${box}`);
+    }).join('\n');
   }
-  if (s.detections.length === 0) return `${s.product.id}: nothing found in ${s.windowCount} windows`;
-  return s.detections.map((d) => `${s.product.id}: ${d.className} ${d.score.toFixed(2)} box lon/lat ${fmt(d.boxLonLat[0], d.boxLonLat[1])} .. ${fmt(d.boxLonLat[2], d.boxLonLat[3])}`).join('\n');
+  const nd = s.notEnoughData.length;
+  const looked = `${s.windowCount} windows of ${s.scalesKm.join(', ')} km${nd ? ` (${nd} more with not enough data)` : ''}`;
+  if (s.detections.length === 0) return `${id}: nothing found at probability >= ${s.minScore} in ${looked}`;
+  return s.detections.map((d) => `${id}: ${d.className} ${d.score.toFixed(2)} (${d.sizeKm} km window) box lon/lat ${fmt(d.boxLonLat[0], d.boxLonLat[1])} .. ${fmt(d.boxLonLat[2], d.boxLonLat[3])}`).join('\n') +
+    `\n${id}: ${s.detections.length} detection${s.detections.length === 1 ? '' : 's'} in ${looked}`;
+}
+
+/** Window scales from --scales-km / --size-km. */
+function scalesOf(p: Parsed): number[] {
+  const sizeKm = num(p, 'size-km');
+  const scales = list(p, 'scales-km');
+  if (sizeKm !== undefined && scales) throw new InputError('give --scales-km or --size-km, not both');
+  if (sizeKm !== undefined) return [sizeKm];
+  if (!scales) return [...DEFAULT_SCALES_KM];
+  return scales.map((t) => {
+    const v = Number(t);
+    if (!(v > 0) || !Number.isFinite(v)) throw new InputError(`--scales-km expects window sizes in km > 0, got '${t}'`);
+    return v;
+  });
 }
 
 export const scanCommand = command('scan', 'classify and locate deformation in real interferograms (LiCSAR GeoTIFFs, LOS rasters)',
-  'PATH... [--at LON,LAT | --volcano NAME[,NAME|all]] [--model DIR] [--units rad|m] [--out DIR]', {
-    at: { type: 'string', help: 'cut one window around this point', value: 'LON,LAT' },
+  'PATH... [--at LON,LAT | --volcano NAME[,NAME|all]] [--model DIR] [--units rad|m] [--out DIR]   |   --list-volcanoes', {
+    at: { type: 'string', help: 'cut windows around this point', value: 'LON,LAT' },
     volcano: { type: 'list', help: "cut windows around these volcanoes (bundled list), or 'all' inside each product", value: 'NAME,...' },
     volcanoes: { type: 'string', help: 'JSON volcano list [{name, lon, lat}] to use instead of the bundled one', value: 'FILE' },
-    'size-km': { type: 'number', help: 'window size on the ground; resampled to the model input (224 px), so 20.16 km = 90 m pixels', default: DEFAULT_WINDOW_KM, value: 'KM' },
+    'list-volcanoes': { type: 'boolean', help: 'print the volcano list (bundled, or --volcanoes FILE) and stop' },
+    'scales-km': { type: 'list', help: `window sizes on the ground, each resampled to the model input (224 px: 20 km = 90 m pixels); answers of all scales are merged (default ${DEFAULT_SCALES_KM.join(',')})`, value: 'KM,...' },
+    'size-km': { type: 'number', help: 'one window size instead of --scales-km', value: 'KM' },
     model: { type: 'string', help: "model directory from caldera train (default: the bundled models/default), or 'stand-in' (a heuristic, to try the pipeline)", value: 'DIR' },
     format: { type: 'string', help: 'stand-in only: channel format to feed it (a trained model records its own)', value: 'FMT' },
     sign: { type: 'boolean', help: 'also run every window with the phase negated and average the answers' },
     units: { type: 'string', help: "plain single-band rasters: 'rad' unwrapped phase or 'm' LOS displacement (LiCSBAS/MintPy)", default: 'rad', value: 'rad|m' },
-    'min-coherence': { type: 'number', help: 'mask pixels with lower coherence (Sentinel-1, ~100 m multilooked: phase std ~0.5 rad at 0.3)', default: DEFAULT_MIN_COHERENCE },
+    'min-coherence': { type: 'number', help: 'mask pixels with lower coherence, from the .cc file or estimated from the phase (Sentinel-1, ~100 m multilooked: phase std ~0.5 rad at 0.3)', default: DEFAULT_MIN_COHERENCE },
+    'phase-coherence': { type: 'string', help: "estimate coherence from the wrapped phase (7x7 px, local fringe gradient removed) and mask it below --min-coherence: 'auto' for products without a .cc file, 'on' for every product, 'off' never", default: 'auto', value: 'auto|on|off' },
+    'min-score': { type: 'number', help: 'smallest (calibrated) class probability reported as a detection; lower answers are "below threshold"', default: DEFAULT_MIN_SCORE },
+    'max-masked': { type: 'number', help: 'windows with a larger masked share get "not enough data" and are not run', default: DEFAULT_MAX_MASKED },
     overlap: { type: 'number', help: 'frame scan: overlap of neighbouring windows', default: 0.5 },
-    'min-score': { type: 'number', help: 'frame scan: smallest class probability reported as a detection', default: 0.5 },
-    iou: { type: 'number', help: 'frame scan: boxes overlapping more than this (IoU) are merged', default: 0.3 },
+    iou: { type: 'number', help: 'boxes overlapping more than this (IoU) are merged, across windows and scales', default: 0.3 },
     batch: { type: 'int', help: 'windows per model call', default: 16 },
     threads: { type: 'int', help: 'ONNX Runtime threads (default: all cores)', value: 'N' },
     engine: { type: 'string', help: "what runs the network: 'onnx' (ONNX Runtime, all cores) or 'tfjs' (wasm, the fallback)", default: 'onnx', value: 'onnx|tfjs' },
@@ -91,11 +73,28 @@ export const scanCommand = command('scan', 'classify and locate deformation in r
     'no-png': { type: 'boolean', help: 'skip the pictures' },
     quiet: { type: 'boolean', help: 'no progress bar' },
   }, async (p: Parsed) => {
+    const volcanoes = loadVolcanoList(str(p, 'volcanoes'));
+    if (bool(p, 'list-volcanoes')) {
+      process.stdout.write(`${volcanoListText(volcanoes)}\n${volcanoes.length} volcanoes${str(p, 'volcanoes') ? ` in ${str(p, 'volcanoes')}` : ' (bundled)'}\n`);
+      return 0;
+    }
     if (p.positionals.length === 0) throw new InputError('give at least one product file or folder');
     const units = str(p, 'units') ?? 'rad';
     if (units !== 'rad' && units !== 'm') throw new InputError(`--units must be rad or m, got '${units}'`);
-    const volcanoes = loadVolcanoList(str(p, 'volcanoes'));
-    const at = pointsFor(p, volcanoes);
+    const phaseCoherence = str(p, 'phase-coherence') ?? 'auto';
+    if (!(PHASE_COHERENCE_MODES as readonly string[]).includes(phaseCoherence)) {
+      throw new InputError(`--phase-coherence must be one of ${PHASE_COHERENCE_MODES.join(', ')}, got '${phaseCoherence}'`);
+    }
+    const scalesKm = scalesOf(p);
+    let at: ReturnType<typeof scanPoints>;
+    try {
+      at = scanPoints({ at: str(p, 'at'), volcanoes: list(p, 'volcano') }, volcanoes);
+    } catch (e) {
+      // The library says it in words; name the flags here.
+      const m = (e as Error).message.replace('give a point or volcano names, not both', 'give --at or --volcano, not both')
+        .replace('give its point, or a volcano list of your own', 'give --at LON,LAT, or --volcanoes FILE; --list-volcanoes shows the list');
+      throw new InputError(m, { cause: e });
+    }
     const fmt = str(p, 'format');
     const model = await loadDetector(str(p, 'model'), {
       format: fmt ? parseChannelFormat(fmt) : undefined, batchSize: num(p, 'batch') ?? 16, symmetric: bool(p, 'sign'),
@@ -108,10 +107,12 @@ export const scanCommand = command('scan', 'classify and locate deformation in r
     const result = await scanAll(p.positionals, model, {
       discover: { units },
       read: { units, minCoherence: num(p, 'min-coherence') ?? DEFAULT_MIN_COHERENCE },
+      phaseCoherence: phaseCoherence as PhaseCoherenceMode,
       scan: {
-        sizeKm: num(p, 'size-km') ?? DEFAULT_WINDOW_KM,
+        scalesKm,
         overlap: num(p, 'overlap') ?? 0.5,
-        minScore: num(p, 'min-score') ?? 0.5,
+        minScore: num(p, 'min-score') ?? DEFAULT_MIN_SCORE,
+        maxMasked: num(p, 'max-masked') ?? DEFAULT_MAX_MASKED,
         iou: num(p, 'iou') ?? 0.3,
       },
       ...(at ? { at } : {}),
@@ -136,7 +137,9 @@ export const scanCommand = command('scan', 'classify and locate deformation in r
     (bar as ReturnType<typeof progressBar> | null)?.finish();
     const out = writer.finish();
     if (lines.length) process.stdout.write(lines.join('\n') + '\n');
-    process.stdout.write(`${result.scanned} of ${result.products} product${result.products === 1 ? '' : 's'} scanned with ${model.name}: ` +
+    process.stdout.write(`${result.scanned} of ${result.products} product${result.products === 1 ? '' : 's'} scanned with ${model.name}` +
+      `${model.temperature === undefined ? ' (uncalibrated)' : ` (calibrated, T = ${model.temperature.toFixed(2)})`}` +
+      `${result.empty ? ` (${result.empty} with no valid pixels, not scored)` : ''}: ` +
       `${out.records} records in ${out.jsonl}, ${out.boxes} box${out.boxes === 1 ? '' : 'es'} in ${out.geojson}` +
       `${out.pngs.length ? `, ${out.pngs.length} picture${out.pngs.length === 1 ? '' : 's'} in ${writer.dir}` : ''}\n`);
     if (result.products === 0 && result.failures.length === 0) {

@@ -7,8 +7,9 @@
  * so pixel (size/2, size/2) is the centre point (as synth/dem.ts resampleAround). Product pixel
  * coordinates follow GDAL: pixel (col, row) covers col..col+1, row..row+1.
  *
- * Resampling is bilinear over the valid (unmasked) neighbours, through the one resampler
- * (`resample.ts`: wrapped phase as exp(iφ), masked when less than half the weight is valid).
+ * Resampling goes through the one resampler (`resample.ts`: wrapped phase as exp(iφ), masked when
+ * less than half the weight is valid): bilinear when the window's pixels are finer than the
+ * product's, area averaging over window pixel / product pixel when coarser (`windowFootprintPx`).
  */
 import { InputError } from '../core/errors.js';
 import { resampleLayers } from './resample.js';
@@ -116,8 +117,20 @@ export function cutWindow(p: Product, at: LonLat, opts: CutOptions = {}): Window
 }
 
 /**
- * Resample the product onto a window grid (bilinear through `data/resample.ts`; see the module
- * comment). Pixels outside the product are masked MASK_NODATA.
+ * The resampler's footprint (product pixels) for a window grid: the window's pixel size over the
+ * product's (geometric mean of its east and north pixel sizes at the window centre), at least 1.
+ * Windows finer than the product are bilinear; coarser ones average every product pixel they
+ * cover instead of sampling a few (no aliasing of speckle at large scan scales).
+ */
+export function windowFootprintPx(p: Pick<Product, 'geo'>, g: WindowGrid): number {
+  const cosLat = Math.cos((g.centre.lat * Math.PI) / 180);
+  const sx = Math.abs(p.geo.dLon) * cosLat / DEG_PER_M, sy = Math.abs(p.geo.dLat) / DEG_PER_M;
+  return Math.max(1, g.spacingM / Math.sqrt(sx * sy));
+}
+
+/**
+ * Resample the product onto a window grid through `data/resample.ts` (see the module comment),
+ * with the footprint of `windowFootprintPx`. Pixels outside the product are masked MASK_NODATA.
  */
 export function resampleWindow(p: Product, g: WindowGrid, name?: string): Window {
   const dLat = g.spacingM * DEG_PER_M;
@@ -126,7 +139,7 @@ export function resampleWindow(p: Product, g: WindowGrid, name?: string): Window
   const r = resampleLayers(p, g.size, g.size, (c, row, at) => {
     at[0] = (g.centre.lon + (c - half) * dLon - p.geo.west) / p.geo.dLon - 0.5;
     at[1] = (g.centre.lat + (half - row) * dLat - p.geo.north) / p.geo.dLat - 0.5;
-  });
+  }, windowFootprintPx(p, g));
   return {
     ...g, name, wrappedRad: r.wrappedRad, unwrappedRad: r.unwrappedRad, coherence: r.coherence, mask: r.mask,
     maskedFraction: r.maskedCount / (g.size * g.size),

@@ -225,6 +225,11 @@ export interface ReadProductOptions {
   readonly minCoherence?: number;
   /** Wavelength for metres -> radians (default Sentinel-1 C band). */
   readonly wavelengthM?: number;
+  /**
+   * Return a product whose every pixel is masked instead of failing (default false): a scan
+   * reports such a product as having no valid pixels rather than as a bad file.
+   */
+  readonly allowEmpty?: boolean;
 }
 
 /** One interferogram in memory, on its own lon/lat grid. */
@@ -244,6 +249,11 @@ export interface Product {
   readonly mask: Uint8Array;
   readonly maskedFraction: number;
   readonly minCoherence: number;
+  /**
+   * What masked low coherence: the .cc file, the coherence estimated from the wrapped phase
+   * (data/coherence-mask.ts), both, or nothing. Absent: 'file' when `coherence` is set, else 'none'.
+   */
+  readonly coherenceSource?: 'file' | 'phase' | 'file+phase' | 'none';
   /** What the phase came from. */
   readonly source: 'licsar' | 'los-metres' | 'phase-radians';
   /** Things a user should know (coherence rescaled, values that look like the wrong units...). */
@@ -383,14 +393,14 @@ export async function readProduct(files: ProductFiles, opts: ReadProductOptions 
     if (m) masked++;
   }
   const what = [files.unw, files.diffPha, files.cc, files.raster].filter(Boolean).map((f) => path.basename(f!)).join(', ');
-  if (masked === n) {
+  if (masked === n && !opts.allowEmpty) {
     const why = coherence ? `no data, zero, or coherence below ${minCoherence}` : 'no data or zero';
     throw new InputError(`${files.id} (${what}): every pixel is masked (${why})`);
   }
   return {
     id: files.id, files, width, height, geo,
     wrappedRad: wrapped, unwrappedRad: unwrapped, coherence, mask,
-    maskedFraction: masked / n, minCoherence, source, notes,
+    maskedFraction: masked / n, minCoherence, coherenceSource: coherence ? 'file' : 'none', source, notes,
   };
 }
 

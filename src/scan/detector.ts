@@ -9,7 +9,16 @@
  * exported to ONNX in memory, `engine/onnx-export.ts`) or by tfjs wasm (`engine: 'tfjs'`); a `.onnx`
  * file runs on ONNX Runtime; or the stand-in heuristic. Engines are imported lazily, so
  * `scan --model stand-in` and the scan tests never start one.
+ *
+ * Calibration: a model may come with a temperature T (`calibration.json` in the model directory,
+ * or `NAME.calibration.json` beside `NAME.onnx`; written by `caldera eval --calibrate`,
+ * evaluate/calibrate-model.ts). The detector then reports softmax(log p / T) for each forward
+ * pass (the class head gives probabilities p; their logs are logits up to a per-row shift, which
+ * softmax ignores), before sign symmetry averages the two passes. T > 1 softens overconfident
+ * answers; the arg-max never changes.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { ChannelFormat } from '../data/channels.js';
 import { standInModel } from './stand-in.js';
@@ -34,6 +43,8 @@ export interface Detector {
   /** Shown in reports: the model directory, or a note that it is a stand-in. */
   readonly name: string;
   readonly batchSize?: number;
+  /** The calibration temperature applied to the class probabilities (absent: uncalibrated). */
+  readonly temperature?: number;
 }
 
 /** Which engine runs a trained network. */
@@ -53,6 +64,41 @@ export interface LoadDetectorOptions {
    * on the sign convention, and sources both inflate and deflate.
    */
   readonly symmetric?: boolean;
+  /** Apply the model's calibration temperature when it has one (default true; false for fitting it). */
+  readonly calibrated?: boolean;
+}
+
+/** A model's calibration file: `DIR/calibration.json`, or `NAME.calibration.json` beside `NAME.onnx`. */
+export function calibrationFile(model: string): string {
+  return model.toLowerCase().endsWith('.onnx') ? model.replace(/\.onnx$/i, '.calibration.json') : path.join(model, 'calibration.json');
+}
+
+/** The temperature of a model's calibration file, or null when it has none. InputError when the file is bad. */
+export function readCalibrationTemperature(model: string): number | null {
+  const f = calibrationFile(model);
+  if (!fs.existsSync(f)) return null;
+  let t: unknown;
+  try {
+    t = (JSON.parse(fs.readFileSync(f, 'utf8')) as { temperature?: unknown }).temperature;
+  } catch (e) {
+    throw new InputError(`${f}: cannot read the calibration (${(e as Error).message})`);
+  }
+  if (typeof t !== 'number' || !(t > 0) || !Number.isFinite(t)) throw new InputError(`${f}: temperature must be a number > 0, got ${JSON.stringify(t)}`);
+  return t;
+}
+
+const LOG_FLOOR = Math.log(1e-12);
+
+/**
+ * softmax(log p / T) of one row of probabilities (as evaluate/calibration.ts applyTemperature
+ * with probabilities: logs clamped at 1e-12). T = 1 returns the row renormalised.
+ */
+export function temperatureScale(probs: readonly number[], temperature: number): number[] {
+  const z = probs.map((p) => (p > 0 ? Math.max(LOG_FLOOR, Math.log(p)) : LOG_FLOOR) / temperature);
+  const m = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - m));
+  const sum = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => v / sum);
 }
 
 /** Negate the phase channels (u, w) of an H×W×C input; rescaled u and wrapped/π w are odd in the phase. */
@@ -68,14 +114,22 @@ export function negatePhase(x: Float32Array, format: ChannelFormat): Float32Arra
 export type Forward = (inputs: Float32Array[]) => Promise<ForwardResult> | ForwardResult;
 export interface ForwardResult { readonly probs: Float32Array; readonly boxes: Float32Array }
 
-/** A detector from a forward pass: batching checks and optional sign symmetry. */
+/**
+ * A detector from a forward pass: batching checks, the calibration temperature (`spec.temperature`,
+ * applied to each pass) and optional sign symmetry.
+ */
 export function detectorFromForward(forward: Forward, spec: Omit<Detector, 'run'>, symmetric = false): Detector {
   const C = spec.format.length;
   const px = spec.size * spec.size * C;
-  const pick = (a: ForwardResult, i: number): { probs: number[]; box: [number, number, number, number] } => ({
-    probs: [0, 1, 2].map((j) => a.probs[i * 3 + j]!),
-    box: [0, 1, 2, 3].map((j) => a.boxes[i * 4 + j]!) as [number, number, number, number],
-  });
+  const T = spec.temperature;
+  if (T !== undefined && !(T > 0 && Number.isFinite(T))) throw new RangeError(`temperature must be > 0, got ${T}`);
+  const pick = (a: ForwardResult, i: number): { probs: number[]; box: [number, number, number, number] } => {
+    const raw = [0, 1, 2].map((j) => a.probs[i * 3 + j]!);
+    return {
+      probs: T === undefined ? raw : temperatureScale(raw, T),
+      box: [0, 1, 2, 3].map((j) => a.boxes[i * 4 + j]!) as [number, number, number, number],
+    };
+  };
   return {
     ...spec,
     run: async (inputs: Float32Array[]): Promise<ModelOutput[]> => {
@@ -113,11 +167,12 @@ export async function loadDetector(spec: string | undefined, opts: LoadDetectorO
   const { DEFAULT_MODEL_DIR, loadTrainedModel, readTrainedModelMeta } = await import('../engine/trained-model.js');
   const dir = spec ?? DEFAULT_MODEL_DIR;
   try {
-    if (engine === 'tfjs') return await trainedDetector(await loadTrainedModel(dir), opts);
+    const t = temperatureOf(dir, opts);
+    if (engine === 'tfjs') return await trainedDetector(await loadTrainedModel(dir), { ...opts, calibrated: false }, t);
     const { format, size } = await readTrainedModelMeta(dir);
     const { onnxEngineFromModelDir } = await import('../engine/onnx-engine.js');
     const ort = await onnxEngineFromModelDir(dir, onnxOptions(opts));
-    return onnxDetector(ort, { format, size, name: modelName(dir, opts) }, opts);
+    return onnxDetector(ort, { format, size, name: modelName(dir, opts), ...t }, opts);
   } catch (e) {
     if (spec === undefined) {
       throw new InputError(`no model given and the default model cannot be loaded (${(e as Error).message}); ` +
@@ -128,12 +183,18 @@ export async function loadDetector(spec: string | undefined, opts: LoadDetectorO
 }
 
 const modelName = (dir: string, opts: LoadDetectorOptions): string => `${dir.replace(/[\\/]+$/, '')}${opts.symmetric ? ' (sign-symmetric)' : ''}`;
+/** `{ temperature }` from the model's calibration file, when it has one and calibration is wanted. */
+function temperatureOf(model: string, opts: LoadDetectorOptions): { temperature?: number } {
+  if (opts.calibrated === false) return {};
+  const t = readCalibrationTemperature(model);
+  return t === null ? {} : { temperature: t };
+}
 const onnxOptions = (opts: LoadDetectorOptions): { intraOpThreads?: number } => (opts.threads !== undefined ? { intraOpThreads: opts.threads } : {});
 
 type OnnxEngine = import('../engine/onnx-engine.js').OnnxEngine;
 
 /** A detector on an open ONNX Runtime session. */
-function onnxDetector(ort: OnnxEngine, spec: { format: ChannelFormat; size: number; name: string }, opts: LoadDetectorOptions): Detector {
+function onnxDetector(ort: OnnxEngine, spec: { format: ChannelFormat; size: number; name: string; temperature?: number }, opts: LoadDetectorOptions): Detector {
   const C = spec.format.length;
   const forward: Forward = async (inputs) => {
     const px = spec.size * spec.size * C;
@@ -161,11 +222,15 @@ async function onnxFileDetector(file: string, opts: LoadDetectorOptions): Promis
     await ort.release();
     throw new InputError(`${file}: input ${height}×${width}×${channels} does not match its channel format '${format}'`);
   }
-  return onnxDetector(ort, { format, size: height, name: modelName(file, opts) }, opts);
+  return onnxDetector(ort, { format, size: height, name: modelName(file, opts), ...temperatureOf(file, opts) }, opts);
 }
 
-/** The detector of a loaded trained model (tfjs forward passes). */
-export async function trainedDetector(tm: import('../engine/trained-model.js').TrainedModel, opts: LoadDetectorOptions = {}): Promise<Detector> {
+/**
+ * The detector of a loaded trained model (tfjs forward passes), calibrated by the model
+ * directory's calibration file unless `opts.calibrated` is false or `calibration` is given.
+ */
+export async function trainedDetector(tm: import('../engine/trained-model.js').TrainedModel, opts: LoadDetectorOptions = {},
+  calibration: { temperature?: number } = temperatureOf(tm.dir, opts)): Promise<Detector> {
   const [{ predict }, { tf }] = await Promise.all([import('../engine/network.js'), import('../engine/backend.js')]);
   const { size, format } = tm;
   const C = format.length;
@@ -180,5 +245,5 @@ export async function trainedDetector(tm: import('../engine/trained-model.js').T
     tf.dispose([x, classProbs, box]);
     return { probs, boxes };
   };
-  return detectorFromForward(forward, { format, size, batchSize: opts.batchSize ?? 16, name: modelName(tm.dir, opts) }, opts.symmetric ?? false);
+  return detectorFromForward(forward, { format, size, batchSize: opts.batchSize ?? 16, name: modelName(tm.dir, opts), ...calibration }, opts.symmetric ?? false);
 }

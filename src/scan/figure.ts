@@ -12,7 +12,7 @@ import {
   scaleBar, scaleCanvas, textWidth, type Canvas, type Colour,
 } from '../io/draw.js';
 import { MASK_NODATA, productExtent, type Product } from '../io/licsar.js';
-import type { SceneResult, WindowPrediction } from './scan.js';
+import type { NotEnoughData, SceneResult, WindowPrediction } from './scan.js';
 import { resampleWindow, windowToLonLat, type Window } from '../data/windows.js';
 
 const KM_PER_DEG = 111.195;
@@ -135,6 +135,23 @@ function tag(c: Canvas, text: string, x: number, y: number, fill: Colour, taken:
   drawText(c, text, lx + pad, ly + pad, contrastingText(fill), scale);
 }
 
+/** A small x marker (centre of a window with not enough data): dark grey on a white halo. */
+function cross(c: Canvas, x: number, y: number, r = 4): void {
+  drawLine(c, x - r, y - r, x + r, y + r, '#ffffff', 3);
+  drawLine(c, x - r, y + r, x + r, y - r, '#ffffff', 3);
+  drawLine(c, x - r, y - r, x + r, y + r, '#333333', 1);
+  drawLine(c, x - r, y + r, x + r, y - r, '#333333', 1);
+}
+
+/** What the grey pixels are: coherence below the threshold, from the .cc file, the phase, or both. */
+function maskedWhy(p: Product): string {
+  const src = p.coherenceSource ?? (p.coherence ? 'file' : 'none');
+  if (src === 'phase') return `phase-derived coherence < ${p.minCoherence}`;
+  if (src === 'file+phase') return `coherence (.cc or phase) < ${p.minCoherence}`;
+  if (src === 'file') return `coherence < ${p.minCoherence}`;
+  return 'zero phase';
+}
+
 /** A small triangle marker (volcano) with a white outline. */
 function triangle(c: Canvas, x: number, y: number, r = 7): void {
   for (let dy = -r - 1; dy <= r + 1; dy++) {
@@ -163,14 +180,14 @@ function probabilityBars(c: Canvas, x: number, y: number, width: number, p: Wind
   return 3 * 20;
 }
 
-/** The side panel for one window: its input as the network saw it, the box, probabilities. */
-function windowPanel(w: Window, p: WindowPrediction, scale: number, title: string): Canvas {
+/** The side panel for one window: its input as the network saw it, the box, probabilities (or why it was not run). */
+function windowPanel(w: Window, p: WindowPrediction | NotEnoughData, scale: number, title: string, minScore: number): Canvas {
   const img = scaleCanvas(phaseRgba(w.wrappedRad, w.mask, w.size, w.size), scale);
   const s = w.size * scale;
   // Scale bar and box.
   const km = niceKm((w.size * w.spacingM) / 1000);
   scaleBar(img, 8, s - 12, (1000 / w.spacingM) * scale, km, { scale: 1 });
-  if (p.boxWindow) {
+  if (p.verdict !== 'not enough data' && p.boxWindow) {
     const b = p.boxWindow;
     const st = CLASS_STYLE[p.className]!;
     const pts: [number, number][] = [
@@ -180,13 +197,19 @@ function windowPanel(w: Window, p: WindowPrediction, scale: number, title: strin
     outline(img, pts, st, 2);
   }
   if (p.name) triangle(img, s / 2, s / 2, 5);
-  const head = 36, bars = 66;
+  const head = 36, bars = 74;
   const panel = createCanvas(s, head + s + 8 + bars, '#ffffff');
   drawText(panel, title, 0, 2, TEXT, 2);
   drawText(panel, `${(w.size * w.spacingM / 1000).toFixed(1)} km, ${Math.round(w.spacingM)} m pixels, ${Math.round(w.maskedFraction * 100)} % masked`, 0, 22, SUBTLE, 1);
   blit(panel, img, 0, head);
   drawRect(panel, 0, head, s - 1, head + s - 1, '#333333', 1);
-  probabilityBars(panel, 0, head + s + 8, s, p);
+  if (p.verdict === 'not enough data') {
+    drawText(panel, 'not enough data:', 0, head + s + 8, TEXT, 2);
+    drawText(panel, 'too much masked, not run', 0, head + s + 30, SUBTLE, 1);
+  } else {
+    probabilityBars(panel, 0, head + s + 8, s, p);
+    if (p.verdict === 'below threshold') drawText(panel, `below the ${minScore} threshold`, 0, head + s + 8 + 62, SUBTLE, 1);
+  }
   return panel;
 }
 
@@ -196,7 +219,13 @@ export function scanFigure(s: SceneResult, opts: ScanFigureOptions = {}): Canvas
   const { img, g } = mapImage(p, opts.maxWidth ?? 900, opts.maxHeight ?? 720);
   const ppd = (lon: number, lat: number) => toMap(g, lon, lat);
 
-  // Windows looked at (point mode) and detections.
+  // Windows looked at (point mode), windows with not enough data (frame mode), detections.
+  if (s.mode === 'frame') {
+    for (const w of s.notEnoughData) {
+      const [x, y] = ppd(w.centre.lon, w.centre.lat);
+      cross(img, x, y);
+    }
+  }
   if (s.mode === 'point') {
     for (const w of s.windows) {
       const c = [windowToLonLat(w, 0, 0), windowToLonLat(w, w.size, 0), windowToLonLat(w, w.size, w.size), windowToLonLat(w, 0, w.size)];
@@ -205,7 +234,7 @@ export function scanFigure(s: SceneResult, opts: ScanFigureOptions = {}): Canvas
       dashed(img, pts, '#ffffff');
     }
   }
-  const shown = s.mode === 'point' ? s.predictions : s.detections;
+  const shown = s.detections;
   for (const d of shown) {
     if (d.polygon) outline(img, d.polygon.map(([lon, lat]) => ppd(lon, lat)), CLASS_STYLE[d.className]!, 3);
   }
@@ -220,7 +249,7 @@ export function scanFigure(s: SceneResult, opts: ScanFigureOptions = {}): Canvas
     if (!d.polygon) return;
     const pts = d.polygon.map(([lon, lat]) => ppd(lon, lat));
     const x = Math.min(...pts.map((q) => q[0])), y = Math.min(...pts.map((q) => q[1]));
-    const label = `${d.className} ${d.probs[d.classIndex]!.toFixed(2)}`;
+    const label = `${d.className} ${d.score.toFixed(2)}${s.scalesKm.length > 1 ? ` ${Math.round(d.sizeKm)}km` : ''}`;
     tag(img, label, x, y - 3, CLASS_STYLE[d.className]!.line, taken, Math.max(...pts.map((q) => q[1])));
   });
   const km = niceKm(g.width / g.pxPerKm);
@@ -228,26 +257,37 @@ export function scanFigure(s: SceneResult, opts: ScanFigureOptions = {}): Canvas
 
   // Side panels: what the network saw.
   const nPanels = opts.panels ?? 3;
-  const panelItems: { w: Window; p: WindowPrediction; title: string }[] = [];
+  const panelItems: { w: Window; p: WindowPrediction | NotEnoughData; title: string }[] = [];
   if (s.mode === 'point') {
-    s.windows.slice(0, nPanels).forEach((w, i) => panelItems.push({ w, p: s.predictions[i]!, title: w.name ?? `${formatLat(w.centre.lat)} ${formatLon(w.centre.lon)}` }));
+    const looks: (WindowPrediction | NotEnoughData)[] = [...s.predictions, ...s.notEnoughData];
+    const order = { detection: 0, 'below threshold': 1, none: 2, 'not enough data': 3 } as const;
+    const items = s.windows.flatMap((w) => {
+      const l = looks.find((q) => q.centre === w.centre && q.spacingM === w.spacingM);
+      return l ? [{ w, p: l, title: `${w.name ?? `${formatLat(w.centre.lat)} ${formatLon(w.centre.lon)}`}, ${Math.round(l.sizeKm)} km` }] : [];
+    });
+    items.sort((a, b) => order[a.p.verdict] - order[b.p.verdict]);
+    panelItems.push(...items.slice(0, nPanels));
   } else {
     s.detections.slice(0, nPanels).forEach((d, i) => {
-      const w = resampleWindow(p, { centre: d.centre, size: s.windows[0]?.size ?? Math.round((s.sizeKm * 1000) / d.spacingM), spacingM: d.spacingM });
+      const w = resampleWindow(p, { centre: d.centre, size: s.size, spacingM: d.spacingM });
       panelItems.push({ w, p: d, title: `detection ${i + 1}` });
     });
   }
   const panelScale = panelItems.length === 1 ? 2 : 1;
-  const panels = panelItems.map((it) => windowPanel(it.w, it.p, panelScale, it.title));
+  const panels = panelItems.map((it) => windowPanel(it.w, it.p, panelScale, it.title, s.minScore));
 
   // Layout.
   const pad = 24;
   const title = `${p.id}${p.files.dates ? `   ${p.files.dates[0]} to ${p.files.dates[1]}` : ''}`;
-  const found = s.mode === 'point'
-    ? `${s.windowCount} window${s.windowCount === 1 ? '' : 's'} around given points`
-    : `${s.windowCount} windows scanned (${s.skippedWindows} skipped as mostly masked), ${s.detections.length} detection${s.detections.length === 1 ? '' : 's'} after NMS`;
-  const sub1 = `model: ${s.model}   channels: ${s.format}   windows: ${s.sizeKm.toFixed(1)} km`;
-  const sub2 = `${found}   masked: ${Math.round(p.maskedFraction * 100)} % (coherence < ${p.minCoherence} or no data)`;
+  const nd = s.notEnoughData.length;
+  const dets = `${s.detections.length} detection${s.detections.length === 1 ? '' : 's'} at probability >= ${s.minScore}`;
+  const found = s.status === 'no valid pixels'
+    ? 'no valid pixels after masking: not scored'
+    : s.mode === 'point'
+      ? `${s.windowCount + nd} window${s.windowCount + nd === 1 ? '' : 's'} around given points (${nd} not enough data), ${dets}`
+      : `${s.windowCount + nd} windows, ${s.windowCount} run, ${nd} not enough data (> ${Math.round(s.maxMasked * 100)} % masked, x), ${dets} after NMS`;
+  const sub1 = `model: ${s.model} (${s.temperature === null ? 'uncalibrated' : `calibrated, T = ${s.temperature.toFixed(2)}`})   channels: ${s.format}   windows: ${s.scalesKm.join(', ')} km`;
+  const sub2 = `${found}   masked: ${Math.round(p.maskedFraction * 100)} % (${maskedWhy(p)} or no data)`;
   const headH = 16 + 16 + 8 + 12 + 12 + 22;
   const cornerH = 30;
   const mapX = pad, mapY = headH + cornerH;
@@ -290,7 +330,7 @@ export function scanFigure(s: SceneResult, opts: ScanFigureOptions = {}): Canvas
     drawText(c, text, lx + 30, sy, TEXT, 2);
     advance(30 + textWidth(text, 2) + 24);
   };
-  swatch(MASKED_COLOUR, `coherence < ${p.minCoherence}`);
+  swatch(MASKED_COLOUR, maskedWhy(p));
   swatch(NODATA_COLOUR, 'no data');
   const boxSwatch = (cls: string): void => {
     const st = CLASS_STYLE[cls]!;
@@ -305,6 +345,9 @@ export function scanFigure(s: SceneResult, opts: ScanFigureOptions = {}): Canvas
   if (s.mode === 'point') {
     dashed(c, [[lx, sy], [lx + 21, sy], [lx + 21, sy + 13], [lx, sy + 13]], '#000000', 3);
     drawText(c, 'model window', lx + 30, sy, TEXT, 2);
+  } else if (nd > 0) {
+    cross(c, lx + 10, sy + 7);
+    drawText(c, 'not enough data', lx + 30, sy, TEXT, 2);
   }
 
   // Panels on the right.

@@ -7,15 +7,16 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ensureWritableDir, writeFileAtomicSync } from '../io/atomic.js';
 import { writePng } from '../io/png.js';
-import type { Detection, SceneResult, WindowPrediction } from './scan.js';
+import { noValidPixelsText, type Detection, type NotEnoughData, type SceneResult, type WindowLook, type WindowPrediction } from './scan.js';
+import { boxRecord, predictionFields, type PredictionFields } from './record.js';
 import { scanFigure, type ScanFigureOptions } from './figure.js';
 
 const r6 = (v: number): number => Math.round(v * 1e6) / 1e6;
 const r3 = (v: number): number => Math.round(v * 1e3) / 1e3;
 const r4 = (v: number): number => Math.round(v * 1e4) / 1e4;
 
-/** One JSON Lines record. */
-export interface ScanRecord {
+/** One JSON Lines record: the product, the window, and the shared prediction fields (scan/record.ts, README). */
+export interface ScanRecord extends PredictionFields {
   readonly product: string;
   readonly files: Record<string, string>;
   readonly dates: readonly [string, string] | null;
@@ -23,12 +24,11 @@ export interface ScanRecord {
   readonly mode: 'point' | 'frame';
   readonly model: string;
   readonly format: string;
+  /** Calibration temperature applied to the probabilities (null: uncalibrated). */
+  readonly temperature: number | null;
   readonly window: { readonly centre: [number, number]; readonly name: string | null; readonly sizeKm: number; readonly spacingM: number; readonly maskedFraction: number } | null;
-  readonly class: string;
-  readonly probability: number;
-  readonly probs: { readonly dyke: number; readonly sill: number; readonly none: number };
-  /** null for class none. lonLat = [west, south, east, north]; pixels = [col0, row0, col1, row1] of the product (GDAL convention); window = [cx, cy, halfWidth, halfHeight] in window pixels. */
-  readonly box: { readonly lonLat: number[]; readonly polygon: number[][]; readonly pixels: number[]; readonly window: number[] } | null;
+  /** For verdicts without a window answer: what happened, in words. */
+  readonly message?: string;
 }
 
 function files(s: SceneResult): Record<string, string> {
@@ -38,37 +38,59 @@ function files(s: SceneResult): Record<string, string> {
   return out;
 }
 
-function record(s: SceneResult, p: WindowPrediction | null): ScanRecord {
-  const base = {
-    product: s.product.id, files: files(s), dates: s.product.files.dates, frame: s.product.files.frame,
-    mode: s.mode, model: s.model, format: s.format,
-  };
-  if (!p) {
-    return { ...base, window: null, class: 'none', probability: 1, probs: { dyke: 0, sill: 0, none: 1 }, box: null };
-  }
+function base(s: SceneResult): Omit<ScanRecord, keyof PredictionFields | 'window'> {
   return {
-    ...base,
-    window: { centre: [r6(p.centre.lon), r6(p.centre.lat)], name: p.name ?? null, sizeKm: r3(s.sizeKm), spacingM: r3(p.spacingM), maskedFraction: r4(p.maskedFraction) },
-    class: p.className,
-    probability: r4(p.probs[p.classIndex]!),
-    probs: { dyke: r4(p.probs[0]!), sill: r4(p.probs[1]!), none: r4(p.probs[2]!) },
-    box: p.boxWindow && p.boxLonLat && p.boxPixels && p.polygon ? {
-      lonLat: p.boxLonLat.map(r6),
-      polygon: p.polygon.map(([lon, lat]) => [r6(lon), r6(lat)]),
-      pixels: p.boxPixels.map((v) => Math.round(v * 100) / 100),
-      window: [p.boxWindow.x, p.boxWindow.y, p.boxWindow.halfWidth, p.boxWindow.halfHeight].map((v) => Math.round(v * 100) / 100),
-    } : null,
+    product: s.product.id, files: files(s), dates: s.product.files.dates, frame: s.product.files.frame,
+    mode: s.mode, model: s.model, format: s.format, temperature: s.temperature === null ? null : r4(s.temperature),
   };
 }
 
+function windowOf(l: WindowLook): NonNullable<ScanRecord['window']> {
+  return { centre: [r6(l.centre.lon), r6(l.centre.lat)], name: l.name ?? null, sizeKm: r3(l.sizeKm), spacingM: r3(l.spacingM), maskedFraction: r4(l.maskedFraction) };
+}
+
+function record(s: SceneResult, p: WindowPrediction | NotEnoughData): ScanRecord {
+  if (p.verdict === 'not enough data') {
+    return {
+      ...base(s), window: windowOf(p), ...predictionFields('not enough data', null, null),
+      message: `${Math.round(p.maskedFraction * 100)} % of the window is masked (more than ${Math.round(s.maxMasked * 100)} %): no verdict`,
+    };
+  }
+  const box = p.boxWindow && p.boxLonLat && p.boxPixels && p.polygon
+    ? boxRecord(p.boxPixels, [p.boxWindow.x, p.boxWindow.y, p.boxWindow.halfWidth, p.boxWindow.halfHeight], p.boxLonLat, p.polygon)
+    : null;
+  return { ...base(s), window: windowOf(p), ...predictionFields(p.verdict, p.probs, box) };
+}
+
+function scalesText(s: SceneResult): string {
+  return `${s.scalesKm.join(', ')} km`;
+}
+
 /**
- * Records for a scene: point mode, one per point (class none included); frame mode, one per
- * detection, or a single class-none record (window null) when nothing was found.
+ * Records for a scene. No valid pixels: one record. Point mode: one per point and scale (class
+ * none, below threshold and not enough data included). Frame mode: one per detection, one per
+ * window with not enough data, and one "nothing found" record when no window found anything.
  */
 export function sceneRecords(s: SceneResult): ScanRecord[] {
-  if (s.mode === 'point') return s.predictions.map((p) => record(s, p));
-  if (s.detections.length === 0) return [record(s, null)];
-  return s.detections.map((d) => record(s, d));
+  if (s.status === 'no valid pixels') {
+    return [{ ...base(s), window: null, ...predictionFields('no valid pixels', null, null), message: noValidPixelsText(s) }];
+  }
+  if (s.mode === 'point') {
+    const all: (WindowPrediction | NotEnoughData)[] = [...s.predictions, ...s.notEnoughData];
+    all.sort((a, b) => (a.point ?? 0) - (b.point ?? 0) || a.sizeKm - b.sizeKm);
+    return all.map((p) => record(s, p));
+  }
+  const out = s.detections.map((d) => record(s, d));
+  if (s.detections.length === 0 && s.windowCount > 0) {
+    const below = s.predictions.filter((p) => p.verdict === 'below threshold').length;
+    out.push({
+      ...base(s), window: null, ...predictionFields('nothing found', null, null),
+      message: `no detection at probability >= ${s.minScore} in ${s.windowCount} windows of ${scalesText(s)}` +
+        `${below ? ` (${below} window${below === 1 ? '' : 's'} below the threshold)` : ''}`,
+    });
+  }
+  out.push(...s.notEnoughData.map((w) => record(s, w)));
+  return out;
 }
 
 export function toJsonLines(records: readonly ScanRecord[]): string {
@@ -98,6 +120,8 @@ export function detectionFeature(s: SceneResult, d: Detection): GeoJsonFeature {
       class: d.className,
       probability: r4(d.score),
       p_dyke: r4(d.probs[0]!), p_sill: r4(d.probs[1]!), p_none: r4(d.probs[2]!),
+      temperature: s.temperature === null ? null : r4(s.temperature),
+      window_km: r3(d.sizeKm),
       start: s.product.files.dates?.[0] ?? null,
       end: s.product.files.dates?.[1] ?? null,
       frame: s.product.files.frame,

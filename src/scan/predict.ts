@@ -13,6 +13,16 @@
  *   x = (cx·S + 0.5)·s − 0.5 − padX,   y = (cy·S + 0.5)·s − 0.5 − padY,
  *   halfWidth = hw·S·s,                halfHeight = hh·S·s.
  * A 224×224 input is used as is (s = 1, no padding).
+ *
+ * Abstaining, as `scan`: an input with more than `maxMasked` (60 %) of its pixels masked gets "not
+ * enough data" and the network is not run; a deformation class below `minScore` (0.8) is "below
+ * threshold". A raster much larger than the network's view is still predicted, with a warning
+ * (`viewWarning`): squeezing a 50 km frame into 224 px makes a few-km source a few pixels wide.
+ * The warning fires when the raster is georeferenced on a lon/lat grid and its square spans more
+ * than 1.5× the model's ground size (224 × 90 m = 20.16 km), or otherwise when it is more than
+ * twice the model's pixels per side; it suggests `caldera scan`, which looks window by window.
+ * On a lon/lat grid the box also gets lon/lat corners (GDAL convention: pixel (c, r) covers
+ * c..c+1, r..r+1 from the grid's north-west corner).
  */
 import * as path from 'node:path';
 import { InputError } from '../core/errors.js';
@@ -26,7 +36,10 @@ import { phaseImage } from '../data/view.js';
 import { contactSheet, type Canvas } from '../io/draw.js';
 import { cyclic } from '../io/colormap.js';
 import { CLASS_NAMES } from '../core/classes.js';
+import type { GeoReference } from '../io/geotiff.js';
+import { MODEL_SPACING_M } from '../data/windows.js';
 import type { Detector, ModelOutput } from './detector.js';
+import { boxRecord, notEnoughData, predictionFields, thresholdProblem, verdictOf, type PredictionFields, type Thresholds, type Verdict } from './record.js';
 
 
 /** Where an input raster sits in the model's square input. */
@@ -91,14 +104,25 @@ export interface PhaseRaster {
   readonly width: number;
   readonly height: number;
   readonly phaseRad: Float32Array;
+  /** Its grid, when it is a GeoTIFF on a lon/lat grid (degrees). */
+  readonly lonLatGrid?: GeoReference | null;
+}
+
+/** A GeoTIFF's grid when it is lon/lat degrees (a geographic CRS, or no CRS and degree-like numbers), else null. */
+function lonLatGridOf(geo: GeoReference | null, geographic: boolean | null, width: number, height: number): GeoReference | null {
+  if (!geo || geographic === false) return null;
+  const south = geo.north + height * geo.dLat, east = geo.west + width * geo.dLon;
+  const degrees = [geo.north, south].every((v) => Math.abs(v) <= 90) && [geo.west, east].every((v) => Math.abs(v) <= 360) && Math.abs(geo.dLon) < 1 && Math.abs(geo.dLat) < 1;
+  return degrees ? geo : null;
 }
 
 export type Units = 'rad' | 'm';
 
 /** A 2-D float raster from a .npy or single-band GeoTIFF file (NaN / nodata = masked). */
-export async function readRaster(file: string): Promise<{ width: number; height: number; data: Float32Array }> {
+export async function readRaster(file: string): Promise<{ width: number; height: number; data: Float32Array; lonLatGrid: GeoReference | null }> {
   const ext = path.extname(file).toLowerCase();
   let width: number, height: number, data: Float32Array;
+  let lonLatGrid: GeoReference | null = null;
   if (ext === '.npy') {
     const a = readNpy(file);
     if (a.shape.length !== 2) throw new InputError(`${file}: expected a 2-D array (rows × columns), got shape (${a.shape.join(', ')})`);
@@ -107,6 +131,7 @@ export async function readRaster(file: string): Promise<{ width: number; height:
   } else if (ext === '.tif' || ext === '.tiff') {
     const g = await readGeoTiff(file, { requireGeo: false, requireGeographic: false });
     ({ width, height, data } = g.raster);
+    lonLatGrid = lonLatGridOf(g.geo, g.geographic, width, height);
   } else {
     throw new InputError(`${file}: unsupported input (expected .npy or a GeoTIFF .tif)`);
   }
@@ -114,13 +139,13 @@ export async function readRaster(file: string): Promise<{ width: number; height:
   let finite = 0;
   for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i]!)) finite++;
   if (finite === 0) throw new InputError(`${file}: every value is NaN or nodata (nothing to look at)`);
-  return { width, height, data };
+  return { width, height, data, lonLatGrid };
 }
 
 /** Read an interferogram: unwrapped phase in radians, or LOS metres (`units: 'm'`, converted with the LiCSAR sign). */
 export async function readInterferogram(file: string, units: Units): Promise<PhaseRaster> {
   const r = await readRaster(file);
-  return { width: r.width, height: r.height, phaseRad: units === 'm' ? losToPhaseArray(r.data) : r.data };
+  return { width: r.width, height: r.height, phaseRad: units === 'm' ? losToPhaseArray(r.data) : r.data, lonLatGrid: r.lonLatGrid };
 }
 
 export interface Prediction {
@@ -134,11 +159,25 @@ export interface Prediction {
 export interface PredictionResult extends Prediction {
   readonly width: number;
   readonly height: number;
+  /** detection, below threshold, none; or not enough data (then the network was not run: probabilities NaN). */
+  readonly verdict: Verdict;
+  /** Share of the raster's own pixels that are masked (NaN). */
+  readonly maskedFraction: number;
+  /** Input pixels per network pixel (the squeeze). */
+  readonly scale: number;
+  /** Box corners [lon, lat] (NW, NE, SE, SW) when the raster is on a lon/lat grid, else null. */
+  readonly polygon: [number, number][] | null;
+  /** The fit of the raster into the network's square. */
+  readonly fit: SquareFit;
+  /** The calibration temperature the detector applied (null: uncalibrated). */
+  readonly temperature: number | null;
+  /** Things the user should know (a raster much larger than the network's view...). */
+  readonly warnings: string[];
   /** With a sign-symmetric detector: the prediction on the negated input alone (the main answer averages both). */
-  readonly negated?: Prediction;
+  readonly negated?: Prediction & { readonly verdict: Verdict };
 }
 
-export interface PredictOptions {
+export interface PredictOptions extends Thresholds {
   /** Elevation (m) on the same grid, for formats with a DEM channel. */
   readonly demM?: Float32Array;
   /** Coherence 0..1 on the same grid, for formats with a coherence channel. */
@@ -172,12 +211,71 @@ function toPrediction(probs: ArrayLike<number>, box: ArrayLike<number>, fit: Squ
   return { className: CLASS_NAMES[k]!, probabilities: [probs[0]!, probs[1]!, probs[2]!], box: boxToInput(box, fit) };
 }
 
-/** Predict the class and box of one interferogram (sign symmetry is the detector's: `loadDetector({ symmetric })`). */
-export async function predictRaster(d: Detector, r: PhaseRaster, opts: PredictOptions = {}): Promise<PredictionResult> {
-  const { x, fit } = prepareInput(r, d.format, d.size, opts);
+/** Ground metres per pixel of a lon/lat grid (geometric mean of east and north) at its centre. */
+function gridSpacingM(g: GeoReference, height: number): number {
+  const lat = g.north + (height / 2) * g.dLat;
+  const mPerDeg = (Math.PI * 6371008.8) / 180;
+  return mPerDeg * Math.sqrt(Math.abs(g.dLon) * Math.cos((lat * Math.PI) / 180) * Math.abs(g.dLat));
+}
+
+/**
+ * A warning when fitting the raster into the network's square squeezes it far beyond the view the
+ * network was trained on (see the module comment), else null.
+ */
+export function viewWarning(r: PhaseRaster, size: number, name = 'the input'): string | null {
+  const fit = squareFit(r.width, r.height, size);
+  const modelKm = (size * MODEL_SPACING_M) / 1000;
+  const dims = `${r.width}×${r.height} px`;
+  if (r.lonLatGrid) {
+    const sideKm = (fit.side * gridSpacingM(r.lonLatGrid, r.height)) / 1000;
+    if (sideKm <= 1.5 * modelKm) return null;
+    return `${name}: ${dims} (about ${sideKm.toFixed(0)} km across) is squeezed into the network's ${size} px view, ` +
+      `${(sideKm / modelKm).toFixed(1)}× the ${modelKm.toFixed(1)} km it was trained on: sources of a few km become a few pixels. ` +
+      `caldera scan ${name} looks at it window by window (10, 20, 40 km)`;
+  }
+  if (fit.side <= 2 * size) return null;
+  return `${name}: ${dims} is squeezed ${fit.scale.toFixed(1)}× into the network's ${size} px view: sources of a few km become a few pixels. ` +
+    'Crop it around the area of interest, or give a GeoTIFF on a lon/lat grid to caldera scan, which looks at it window by window';
+}
+
+/** Lon/lat corners (NW, NE, SE, SW) of a box in the raster's pixels (centre convention) on a lon/lat grid. */
+function boxLonLat(b: CentreBox, g: GeoReference): [number, number][] {
+  // Centre-convention coordinate u is GDAL coordinate u + 0.5.
+  const x0 = b.x - b.halfWidth + 0.5, x1 = b.x + b.halfWidth + 0.5, y0 = b.y - b.halfHeight + 0.5, y1 = b.y + b.halfHeight + 0.5;
+  const at = (x: number, y: number): [number, number] => [g.west + x * g.dLon, g.north + y * g.dLat];
+  return [at(x0, y0), at(x1, y0), at(x1, y1), at(x0, y1)];
+}
+
+/**
+ * Predict the class and box of one interferogram (sign symmetry is the detector's:
+ * `loadDetector({ symmetric })`), with its verdict, lon/lat box corners when the raster is on a
+ * lon/lat grid, and a warning when it is much larger than the network's view.
+ */
+export async function predictRaster(d: Detector, r: PhaseRaster, opts: PredictOptions = {}, name = 'the input'): Promise<PredictionResult> {
+  const tp = thresholdProblem(opts);
+  if (tp) throw new InputError(tp);
+  let masked = 0;
+  for (let i = 0; i < r.phaseRad.length; i++) if (!Number.isFinite(r.phaseRad[i]!)) masked++;
+  const maskedFraction = masked / (r.width * r.height);
+  const warning = viewWarning(r, d.size, name);
+  const fit = squareFit(r.width, r.height, d.size);
+  const common = {
+    width: r.width, height: r.height, maskedFraction, scale: fit.scale, fit, temperature: d.temperature ?? null,
+    warnings: warning ? [warning] : [],
+  };
+  if (notEnoughData(maskedFraction, opts)) {
+    const centre = { x: (r.width - 1) / 2, y: (r.height - 1) / 2, halfWidth: 0, halfHeight: 0 };
+    return { ...common, verdict: 'not enough data', className: 'none', probabilities: [NaN, NaN, NaN], box: centre, polygon: null };
+  }
+  const { x } = prepareInput(r, d.format, d.size, opts);
   const [out] = await d.run([x]) as [ModelOutput];
-  const own = toPrediction(out.probs, out.box, fit);
-  return { ...own, width: r.width, height: r.height, ...(out.negated ? { negated: toPrediction(out.negated.probs, out.negated.box, fit) } : {}) };
+  const judged = (q: Prediction): Prediction & { verdict: Verdict } => ({ ...q, verdict: verdictOf(q.className, q.probabilities[CLASS_NAMES.indexOf(q.className)]!, opts) });
+  const own = judged(toPrediction(out.probs, out.box, fit));
+  const polygon = r.lonLatGrid && own.className !== 'none' ? boxLonLat(own.box, r.lonLatGrid) : null;
+  return {
+    ...common, ...own, polygon,
+    ...(out.negated ? { negated: judged(toPrediction(out.negated.probs, out.negated.box, fit)) } : {}),
+  };
 }
 
 /** The input's wrapped phase with the predicted box and a title. */
@@ -186,39 +284,55 @@ export function predictionFigure(r: PhaseRaster, p: PredictionResult, title: str
   for (let i = 0; i < mask.length; i++) mask[i] = Number.isFinite(r.phaseRad[i]!) ? 0 : 1;
   const image = phaseImage(r.phaseRad, { width: r.width, height: r.height }, mask);
   const pct = (v: number): string => `${Math.round(v * 100)}%`;
+  const scale = Math.max(1, Math.floor(448 / Math.max(r.width, r.height)));
+  if (p.verdict === 'not enough data') {
+    return contactSheet([{ image, title: `${title}: not enough data (${pct(p.maskedFraction)} masked)`, boxes: [] }], {
+      columns: 1, scale, colourbar: { cmap: cyclic, min: -Math.PI, max: Math.PI, minLabel: '-π', maxLabel: 'π', label: 'wrapped phase (rad); grey = masked' },
+    });
+  }
   const label = `${p.className} ${pct(Math.max(...p.probabilities))}`;
   const [x0, y0, x1, y1] = boxCorners(p.box);
   const boxes = p.className === 'none' ? [] : [{ x0: Math.round(x0), y0: Math.round(y0), x1: Math.round(x1), y1: Math.round(y1), colour: '#ff2d2d', label }];
-  const scale = Math.max(1, Math.floor(448 / Math.max(r.width, r.height)));
   const probs = CLASS_NAMES.map((c, j) => `${c} ${pct(p.probabilities[j]!)}`).join(', ');
-  return contactSheet([{ image, title: `${title}: ${label} (${probs})`, boxes }], {
+  return contactSheet([{ image, title: `${title}: ${p.verdict === 'detection' ? '' : `${p.verdict}: `}${label} (${probs})`, boxes }], {
     columns: 1, scale, colourbar: { cmap: cyclic, min: -Math.PI, max: Math.PI, minLabel: '-π', maxLabel: 'π', label: 'wrapped phase (rad); grey = masked' },
   });
 }
 
-const round = (v: number, d: number): number => Math.round(v * 10 ** d) / 10 ** d;
-
-function predictionRecord(p: Prediction): Record<string, unknown> {
-  return {
-    class: p.className,
-    probabilities: Object.fromEntries(CLASS_NAMES.map((c, j) => [c, round(p.probabilities[j]!, 4)])),
-    box: { x: round(p.box.x, 1), y: round(p.box.y, 1), halfWidth: round(p.box.halfWidth, 1), halfHeight: round(p.box.halfHeight, 1) },
-  };
+/** The shared fields (scan/record.ts) of one answer: box in GDAL pixels of the input, the fitted square's pixels, lon/lat. */
+function predictionRecord(p: Prediction & { readonly verdict: Verdict }, fit: SquareFit, polygon: [number, number][] | null): PredictionFields {
+  if (p.verdict === 'not enough data') return predictionFields('not enough data', null, null);
+  const b = p.box;
+  const pixels = [b.x - b.halfWidth + 0.5, b.y - b.halfHeight + 0.5, b.x + b.halfWidth + 0.5, b.y + b.halfHeight + 0.5];
+  // The network's box in its own square: invert boxToInput.
+  const s = fit.scale;
+  const window = [(b.x + 0.5 + fit.padX) / s - 0.5, (b.y + 0.5 + fit.padY) / s - 0.5, b.halfWidth / s, b.halfHeight / s];
+  const lonLat = polygon ? [Math.min(...polygon.map((c) => c[0])), Math.min(...polygon.map((c) => c[1])), Math.max(...polygon.map((c) => c[0])), Math.max(...polygon.map((c) => c[1]))] : null;
+  return predictionFields(p.verdict, p.probabilities, boxRecord(pixels, window, lonLat, polygon));
 }
 
-/** The JSON record of one file's prediction (box in the input's pixels, probabilities to 4 decimals). */
+/**
+ * The JSON record of one file's prediction: the fields `scan` records share (scan/record.ts:
+ * verdict, class, probability, probabilities, box {pixels, lonLat, polygon, window}) and the
+ * raster's size, masked share, squeeze, calibration and warnings.
+ */
 export function predictionJson(file: string, r: PredictionResult): Record<string, unknown> {
   return {
-    file, width: r.width, height: r.height, ...predictionRecord(r),
-    ...(r.negated ? { negated: predictionRecord(r.negated) } : {}),
+    file, width: r.width, height: r.height, maskedFraction: Math.round(r.maskedFraction * 1e4) / 1e4,
+    scale: Math.round(r.scale * 1000) / 1000, temperature: r.temperature,
+    ...predictionRecord(r, r.fit, r.polygon),
+    ...(r.negated ? { negated: predictionRecord(r.negated, r.fit, null) } : {}),
+    ...(r.warnings.length ? { warnings: r.warnings } : {}),
   };
 }
 
 /** One line for people. */
 export function predictionText(file: string, r: PredictionResult): string {
+  if (r.verdict === 'not enough data') return `${file}: not enough data (${Math.round(r.maskedFraction * 100)} % masked; more than the threshold): no verdict`;
   const probs = CLASS_NAMES.map((c, j) => `${c} ${r.probabilities[j]!.toFixed(3)}`).join(', ');
   const b = r.box;
   const box = r.className === 'none' ? 'no deformation' : `box centre (${b.x.toFixed(1)}, ${b.y.toFixed(1)}) px, half-size ${b.halfWidth.toFixed(1)} × ${b.halfHeight.toFixed(1)} px`;
+  const ll = r.polygon ? `, lon/lat ${r.polygon[0]![0].toFixed(4)}, ${r.polygon[0]![1].toFixed(4)} .. ${r.polygon[2]![0].toFixed(4)}, ${r.polygon[2]![1].toFixed(4)}` : '';
   const neg = r.negated ? `; negated: ${r.negated.className}` : '';
-  return `${file}: ${r.className} (${probs}); ${box}${neg}`;
+  return `${file}: ${r.verdict} ${r.className} (${probs}); ${box}${ll}${neg}`;
 }

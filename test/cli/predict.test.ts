@@ -56,16 +56,53 @@ test('predict: one JSON line per file, box in the input pixels; --png draws it; 
   assert.ok(['dyke', 'sill', 'none'].includes(j.class));
   const p = j.probabilities;
   assert.ok(Math.abs(p.dyke + p.sill + p.none - 1) < 1e-3);
-  for (const k of ['x', 'y', 'halfWidth', 'halfHeight']) assert.equal(typeof j.box[k], 'number');
-  // The box centre is a sigmoid of the padded square: x in [-0.5, 299.5], y in [-60.5, 239.5].
-  assert.ok(j.box.x >= -0.5 && j.box.x <= 299.5 && j.box.y >= -60.5 && j.box.y <= 239.5, JSON.stringify(j.box));
-  assert.ok(j.negated && typeof j.negated.class === 'string');
+  // The schema scan records share: verdict, class, probability, probabilities, box {pixels, lonLat, polygon, window}.
+  assert.ok(['detection', 'below threshold', 'none'].includes(j.verdict));
+  assert.equal(j.probability, p[j.class]);
+  assert.equal(j.maskedFraction, Math.round((400 / (300 * 180)) * 1e4) / 1e4);
+  if (j.class === 'none') assert.equal(j.box, null);
+  else {
+    // Pixels in GDAL convention: the box centre is a sigmoid of the padded square, x in [0, 300], y in [-60, 240].
+    const [x0, y0, x1, y1] = j.box.pixels;
+    assert.ok((x0 + x1) / 2 >= 0 && (x0 + x1) / 2 <= 300 && (y0 + y1) / 2 >= -60 && (y0 + y1) / 2 <= 240, JSON.stringify(j.box));
+    assert.equal(j.box.window.length, 4);
+    assert.equal(j.box.lonLat, null, 'a .npy has no grid');
+  }
+  assert.ok(j.negated && typeof j.negated.class === 'string' && typeof j.negated.verdict === 'string');
+  assert.equal(r.err, '', 'no warning: 300 px is not much larger than the view');
   const img = decodePng(fs.readFileSync(path.join(png, 'a.png')));
   assert.ok(img.width >= 300 && img.height >= 180);
   // GeoTIFF in metres, plain text output.
   const t = run('predict', '--model', W, '--units', 'm', path.join(D, 'b.tif'));
   assert.equal(t.code, 0, t.err);
-  assert.match(t.out, /b\.tif: (dyke|sill|none) \(dyke 0\.\d{3}, sill 0\.\d{3}, none 0\.\d{3}\)/);
+  assert.match(t.out, /b\.tif: (detection|below threshold|none) (dyke|sill|none) \(dyke 0\.\d{3}, sill 0\.\d{3}, none 0\.\d{3}\)/);
+});
+
+test('predict on a raster much larger than the view warns and suggests scan; a mostly masked one gets no verdict', async () => {
+  const d = tmp();
+  const big = Float32Array.from({ length: 600 * 400 }, (_, i) => Math.sin((i % 600) / 7));
+  writeNpy(path.join(d, 'frame.npy'), { data: big, shape: [400, 600] });
+  const r = run('predict', '--model', W, '--json', path.join(d, 'frame.npy'));
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.err, /^caldera predict: warning: .*frame\.npy: 600×400 px is squeezed 2\.7× into the network's 224 px view.*caldera scan/);
+  assert.match(JSON.parse(r.out).warnings[0], /squeezed 2\.7×/);
+  // Georeferenced: judged by ground size (600 px of ~80 m = 50 km, > 1.5 × 20 km).
+  await writeGeoTiff(path.join(d, 'frame.tif'), { width: 600, height: 400, data: big }, { west: -73, north: -41, dLon: 0.001, dLat: -0.00075 });
+  const g = run('predict', '--model', W, path.join(d, 'frame.tif'));
+  assert.equal(g.code, 0, g.err);
+  assert.match(g.err, /frame\.tif: 600×400 px \(about 5\d km across\) is squeezed .*2\.\d× the 20\.2 km it was trained on.*caldera scan .*frame\.tif looks at it window by window/);
+  // Mostly masked: not enough data, the network is not asked.
+  const holes = Float32Array.from(ifg, (v, i) => (i % 300 < 200 ? NaN : v));
+  writeNpy(path.join(d, 'holes.npy'), { data: holes, shape: [180, 300] });
+  const h = run('predict', '--model', W, '--json', path.join(d, 'holes.npy'));
+  assert.equal(h.code, 0, h.err);
+  const hj = JSON.parse(h.out);
+  assert.equal(hj.verdict, 'not enough data');
+  assert.equal(hj.class, null);
+  assert.equal(hj.probabilities, null);
+  assert.equal(hj.box, null);
+  assert.match(run('predict', '--model', W, path.join(d, 'holes.npy')).out, /holes\.npy: not enough data \(67 % masked/);
+  assert.equal(JSON.parse(run('predict', '--model', W, '--json', '--max-masked', '0.9', path.join(d, 'holes.npy')).out).verdict === 'not enough data', false);
 });
 
 test('predict errors: one line each, exit 2; good files are still answered', async () => {
@@ -128,6 +165,15 @@ test('train, resume and eval from the command line', () => {
   assert.ok('accuracyNegated' in rep.signInvariance);
   assert.deepEqual(JSON.parse(fs.readFileSync(json, 'utf8')), rep);
   assert.ok(decodePng(fs.readFileSync(png)).width > 600);
+  assert.equal(rep.calibration.temperature, null);
+  assert.ok(rep.calibration.ece >= 0 && rep.calibration.ece <= 1);
+  // --calibrate fits the temperature, writes it beside the model; eval (and predict, scan) then apply it.
+  const cal = run('eval', '--model', out, '--data', data, '--calibrate', '--quiet');
+  assert.equal(cal.code, 0, cal.err);
+  assert.match(cal.out, /calibration: temperature \d+\.\d{3} on 12 samples: ECE .* -> .*; written to .*calibration\.json/);
+  const written = JSON.parse(fs.readFileSync(path.join(out, 'calibration.json'), 'utf8'));
+  assert.ok(written.temperature > 0 && written.eceBefore >= 0 && written.heldOut.eceAfter >= 0);
+  assert.equal(JSON.parse(run('eval', '--model', out, '--data', data, '--json').out).calibration.temperature, written.temperature);
   assert.equal(run('eval', '--model', out, '--data', path.join(data, 'nope')).code, 2);
   const bad = run('train', '--synthetic-on-the-fly', '--data', data, '--out', tmp());
   assert.equal(bad.code, 2);

@@ -12,6 +12,7 @@ import { scanFigure } from '../../src/scan/figure.js';
 import { standInModel } from '../../src/scan/stand-in.js';
 import { negatePhase } from '../../src/scan/detector.js';
 import { scanCommand } from '../../src/cli/scan.js';
+import { loadVolcanoList, scanPoints, volcanoListText } from '../../src/scan/points.js';
 import { bump, fakeProduct, thresholdModel } from '../helpers/products.js';
 
 // Two "volcanoes" 35 km apart in a ~67 km x 45 km frame, phase 0.5 rad elsewhere.
@@ -26,7 +27,7 @@ test('frame scan: overlapping windows, merged by NMS into one box per volcano', 
   const p = product();
   const m = thresholdModel({ background: 0.5 });
   const progress: number[] = [];
-  const s = await scanProduct(p, m, { sizeKm: 20, onProgress: (d) => progress.push(d) });
+  const s = await scanProduct(p, m, { scalesKm: [20], onProgress: (d) => progress.push(d) });
   assert.equal(s.mode, 'frame');
   assert.ok(s.windowCount >= 15, `${s.windowCount} windows`);
   assert.equal(progress.at(-1), s.windowCount);
@@ -53,7 +54,7 @@ test('frame scan: overlapping windows, merged by NMS into one box per volcano', 
 
 test('point scan: one window per point, class none reported without a box', async () => {
   const p = product();
-  const s = await scanProduct(p, thresholdModel({ background: 0.5 }), { at: [{ ...A, name: 'A' }, { lon: -72.55, lat: -41.35 }] });
+  const s = await scanProduct(p, thresholdModel({ background: 0.5 }), { at: [{ ...A, name: 'A' }, { lon: -72.55, lat: -41.35 }], scalesKm: [20] });
   assert.equal(s.mode, 'point');
   assert.equal(s.predictions.length, 2);
   const [a, quiet] = s.predictions;
@@ -79,7 +80,7 @@ test('channel formats the product cannot feed give a clear message', () => {
 });
 
 test('GeoJSON: one polygon per detection, closed counter-clockwise lon/lat rings, flat properties', async () => {
-  const s = await scanProduct(product(), thresholdModel({ background: 0.5 }), { sizeKm: 20 });
+  const s = await scanProduct(product(), thresholdModel({ background: 0.5 }), { scalesKm: [20] });
   const fc = toFeatureCollection([s]);
   assert.equal(fc.type, 'FeatureCollection');
   assert.equal(fc.features.length, 2);
@@ -142,7 +143,7 @@ test('scanning folders: every product written, bad files reported and skipped, n
     const writer = new ScanWriter(out);
     const failures: string[] = [];
     const res = await scanAll([path.join(dir, 'in'), path.join(dir, 'nope')], thresholdModel({ background: 0.5 }), {
-      scan: { sizeKm: 20 }, onScene: (s) => writer.add(s), onFailure: (f) => failures.push(f.message),
+      scan: { scalesKm: [20] }, onScene: (s) => writer.add(s), onFailure: (f) => failures.push(f.message),
     });
     const o = writer.finish();
     assert.equal(res.products, 3);
@@ -190,7 +191,65 @@ test('caldera scan: exit 1 and a list of failures when a file is bad; clear erro
 
 test('the stand-in model finds a bullseye and says it is a stand-in', async () => {
   const p = product();
-  const s = await scanProduct(p, standInModel(), { at: [A] });
+  const s = await scanProduct(p, standInModel(), { at: [A], scalesKm: [20] });
   assert.match(s.model, /stand-in/);
   assert.equal(s.predictions.length, 1);
+});
+
+test('volcano lists live in the library: bundled or from a file, points per product; caldera scan --list-volcanoes prints them', async () => {
+  const bundled = loadVolcanoList();
+  assert.ok(bundled.some((v) => v.name === 'Calbuco'));
+  assert.match(volcanoListText(bundled), /^name\s+lon\s+lat\n/);
+  assert.match(volcanoListText(bundled), /\nCalbuco\s+-72\.618\s+-41\.330\n/);
+  await withDir(async (dir) => {
+    const f = path.join(dir, 'v.json');
+    fs.writeFileSync(f, JSON.stringify({ volcanoes: [{ name: 'A', lon: A.lon, lat: A.lat }, { name: 'Far', lon: 10, lat: 10 }] }));
+    const list = loadVolcanoList(f);
+    assert.deepEqual(list.map((v) => v.name), ['A', 'Far']);
+    const pts = scanPoints({ volcanoes: ['all'] }, list)!(product());
+    assert.deepEqual(pts.map((q) => [q.name, q.optional]), [['A', true]]);
+    assert.deepEqual(scanPoints({ volcanoes: ['a'] }, list)!(product()).map((q) => q.name), ['A']);
+    assert.deepEqual(scanPoints({ at: '-72.6,-41.3' })!(product()), [{ lon: -72.6, lat: -41.3 }]);
+    assert.equal(scanPoints({}), undefined);
+    assert.throws(() => scanPoints({ at: '1,2', volcanoes: ['A'] }), /give a point or volcano names, not both/);
+    assert.throws(() => scanPoints({ volcanoes: ['Atlantis'] }), /unknown volcano 'Atlantis' \(not in the bundled list; give its point, or a volcano list of your own\)/);
+    await assert.rejects(scanCommand.run(['x', '--volcano', 'Atlantis']), /unknown volcano 'Atlantis' \(not in the bundled list; give --at LON,LAT, or --volcanoes FILE; --list-volcanoes shows the list\)/);
+    await assert.rejects(scanCommand.run(['x', '--volcano', 'Calbuco', '--at=1,2']), /give --at or --volcano, not both/);
+    fs.writeFileSync(f, '[{"name": "x", "lon": "1", "lat": 2}]');
+    assert.throws(() => loadVolcanoList(f), /entry 0 is not \{name, lon, lat\}/);
+    const out: string[] = [];
+    const so = process.stdout.write;
+    process.stdout.write = ((s: string) => { out.push(s); return true; }) as typeof process.stdout.write;
+    try {
+      assert.equal(await scanCommand.run(['--list-volcanoes']), 0);
+    } finally {
+      process.stdout.write = so;
+    }
+    assert.match(out.join(''), /Calbuco\s+-72\.618\s+-41\.330[\s\S]*\n\d+ volcanoes \(bundled\)\n$/);
+  });
+});
+
+test('caldera scan options: scales, thresholds and phase coherence are checked', async () => {
+  await withDir(async (dir) => {
+    await writeProduct(path.join(dir, 'in'), '20200101_20200113');
+    const out = path.join(dir, 'out');
+    const args = [path.join(dir, 'in'), '--model', 'stand-in', '--out', out, '--quiet', '--no-png'];
+    await assert.rejects(scanCommand.run([...args, '--phase-coherence', 'maybe']), /--phase-coherence must be one of auto, on, off, got 'maybe'/);
+    await assert.rejects(scanCommand.run([...args, '--scales-km', '10,20', '--size-km', '20']), /--scales-km or --size-km, not both/);
+    await assert.rejects(scanCommand.run([...args, '--scales-km', '10,x']), /--scales-km expects window sizes in km > 0, got 'x'/);
+    const so = process.stdout.write;
+    const written: string[] = [];
+    process.stdout.write = ((s: string) => { written.push(s); return true; }) as typeof process.stdout.write;
+    try {
+      assert.equal(await scanCommand.run([...args, '--scales-km', '20', '--min-score', '0.5', '--phase-coherence', 'on']), 0);
+    } finally {
+      process.stdout.write = so;
+    }
+    assert.match(written.join(''), /1 of 1 product scanned with stand-in.*\(uncalibrated\)/);
+    const recs = fs.readFileSync(path.join(out, 'scan.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    for (const r of recs) {
+      assert.ok(['detection', 'nothing found', 'not enough data'].includes(r.verdict));
+      for (const k of ['verdict', 'class', 'probability', 'probabilities', 'box', 'window', 'temperature']) assert.ok(k in r, `${k} in every record`);
+    }
+  });
 });

@@ -19,7 +19,7 @@ test('scan figure: the frame in the cyclic map, masked corner grey, one box per 
     // A low-coherence block in the south-west corner: masked, drawn grey.
     coherence: (lon, lat) => (lon < -72.9 && lat < -41.3 ? 0.1 : 0.9),
   });
-  const s = await scanProduct(p, thresholdModel({ background: 0.5 }), { sizeKm: 20 });
+  const s = await scanProduct(p, thresholdModel({ background: 0.5 }), { scalesKm: [20] });
   assert.equal(s.detections.length, 1);
   const fig = scanFigure(s);
   const stats = imageStats(fig);

@@ -15,8 +15,8 @@ import { isInputError } from '../../src/core/errors.js';
 import { initBackend } from '../../src/engine/backend.js';
 import { buildNetwork, predict } from '../../src/engine/network.js';
 import { saveModel } from '../../src/engine/io-handler.js';
-import { trainedDetector } from '../../src/scan/detector.js';
-import { boxToInput, prepareInput, predictRaster, readInterferogram, readRaster, resampleToSquare, squareFit } from '../../src/scan/predict.js';
+import { detectorFromForward, trainedDetector } from '../../src/scan/detector.js';
+import { boxToInput, predictionJson, prepareInput, predictRaster, readInterferogram, readRaster, resampleToSquare, squareFit } from '../../src/scan/predict.js';
 import { toExample } from '../../src/data/inputs.js';
 import { sceneConfig, sceneForIndex } from '../../src/data/generate.js';
 import { buildTerrain } from '../../src/data/terrain-source.js';
@@ -183,4 +183,38 @@ test('predict sees the same input as training (toExample) and maps the box to in
   for (let j = 0; j < 3; j++) assert.ok(Math.abs(res.probabilities[j]! - (plain.probabilities[j]! + res.negated.probabilities[j]!) / 2) < 1e-6);
   tf.dispose([x, direct.classProbs, direct.box]);
   tm.model.dispose();
+});
+
+test('predict on a lon/lat GeoTIFF: box corners in lon/lat, the same record fields as scan, thresholds', async () => {
+  const d = tmp();
+  const W = 200, H = 100;
+  const geo = { west: 14, north: 41, dLon: 0.001, dLat: -0.0008 };
+  await writeGeoTiff(path.join(d, 'g.tif'), { width: W, height: H, data: new Float32Array(W * H).fill(1) }, geo);
+  const r = await readInterferogram(path.join(d, 'g.tif'), 'rad');
+  assert.deepEqual(r.lonLatGrid && [r.lonLatGrid.west, r.lonLatGrid.north], [14, 41]);
+  // A fake network: sill 0.9, box centred at square pixel (0.25, 0.5) of 64, half-size 8 × 4 pixels.
+  const fake = (p: number) => detectorFromForward(() => ({ probs: Float32Array.of(0.05, p, 0.95 - p), boxes: Float32Array.of(0.25, 0.5, 8 / 64, 4 / 64) }), { format: 'w', size: 64, name: 'fake' });
+  const res = await predictRaster(fake(0.9), r);
+  // s = 200 / 64 = 3.125, padY = 50: centre x = (16 + 0.5)·s − 0.5 = 51.06, y = (32 + 0.5)·s − 0.5 − 50 = 51.06.
+  assert.equal(res.verdict, 'detection');
+  assert.ok(Math.abs(res.box.x - 51.0625) < 1e-9 && Math.abs(res.box.y - 51.0625) < 1e-9);
+  const [nw, , se] = res.polygon!;
+  assert.ok(Math.abs(nw![0] - (14 + (51.5625 - 25) * 0.001)) < 1e-9, `west ${nw![0]}`);
+  assert.ok(Math.abs(nw![1] - (41 - (51.5625 - 12.5) * 0.0008)) < 1e-9, `north ${nw![1]}`);
+  assert.ok(Math.abs(se![0] - (14 + (51.5625 + 25) * 0.001)) < 1e-9);
+  const j = predictionJson('g.tif', res) as Record<string, any>;
+  assert.deepEqual(Object.keys(j).filter((k) => ['verdict', 'class', 'probability', 'probabilities', 'box'].includes(k)), ['verdict', 'class', 'probability', 'probabilities', 'box']);
+  assert.equal(j.class, 'sill');
+  assert.equal(j.probability, 0.9);
+  assert.deepEqual(j.box.pixels, [26.56, 39.06, 76.56, 64.06]);
+  assert.deepEqual(j.box.window, [16, 32, 8, 4]);
+  assert.deepEqual(j.box.lonLat, [14.026563, 40.948750, 14.076563, 40.968750].map((v) => Math.round(v * 1e6) / 1e6));
+  assert.equal(j.box.polygon.length, 4);
+  // The same answer at 0.6 is below the threshold; a stricter threshold applies to both.
+  assert.equal((await predictRaster(fake(0.6), r)).verdict, 'below threshold');
+  assert.equal((await predictRaster(fake(0.6), r, { minScore: 0.5 })).verdict, 'detection');
+  await assert.rejects(predictRaster(fake(0.6), r, { maxMasked: 1.5 }), /max masked must be within 0\.\.1/);
+  // A projected grid has no lon/lat.
+  await writeGeoTiff(path.join(d, 'utm.tif'), { width: W, height: H, data: new Float32Array(W * H).fill(1) }, { west: 500000, north: 4500000, dLon: 90, dLat: -90 });
+  assert.equal((await readInterferogram(path.join(d, 'utm.tif'), 'rad')).lonLatGrid, null);
 });
