@@ -15,6 +15,7 @@
  */
 import type { Rng } from '../core/rng.js';
 import { resampleLayers } from './resample.js';
+import type { IfgLayers } from '../core/layers.js';
 import { type CentreBox } from '../core/box.js';
 import { InputError } from '../core/errors.js';
 
@@ -99,29 +100,23 @@ export function transformBox(a: Augmentation, n: number, box: CentreBox, outline
 }
 
 /** Square layers of one interferogram (size x size, row-major), as windows.ts cuts them. */
-export interface SquareLayers {
-  readonly size: number;
-  readonly wrappedRad: Float32Array;
-  readonly unwrappedRad: Float32Array | null;
-  readonly coherence: Float32Array | null;
-  /** Non-zero = masked. */
-  readonly mask: Uint8Array;
-}
+/** Square layers (width = height). */
+export type SquareLayers = IfgLayers;
 
 /**
  * Apply an augmentation: the N x N output (N = `outSize`, default the source size) is sampled from
  * `src`, whose centre is the output's centre (a source larger than N supplies the corners a
  * rotation brings in). Out-of-source pixels are masked (MASK_NODATA).
  */
-export function augmentLayers(src: SquareLayers, a: Augmentation, outSize = src.size): SquareLayers {
+export function augmentLayers(src: SquareLayers, a: Augmentation, outSize = src.width): SquareLayers {
   const n = outSize;
-  const off = (src.size - n) / 2; // source coordinate = output-frame coordinate + off
-  const r = resampleLayers({ ...src, width: src.size, height: src.size }, n, n, (x, y, at) => {
+  const off = (src.width - n) / 2; // source coordinate = output-frame coordinate + off
+  const r = resampleLayers(src, n, n, (x, y, at) => {
     const [ix, iy] = inversePoint(a, n, x, y);
     at[0] = ix + off;
     at[1] = iy + off;
   });
-  return { size: n, wrappedRad: r.wrappedRad, unwrappedRad: r.unwrappedRad, coherence: r.coherence, mask: r.mask };
+  return { width: n, height: n, wrappedRad: r.wrappedRad, unwrappedRad: r.unwrappedRad, coherence: r.coherence, mask: r.mask };
 }
 
 /**

@@ -296,7 +296,7 @@ export async function loadRealTraining(dir: string, opts: RealTrainingOptions): 
     const w = resampleWindow(p, g);
     samples.push({
       meta: m, classIndex: CLASS_NAMES.indexOf(m.className),
-      layers: { size: srcSize, wrappedRad: w.wrappedRad, unwrappedRad: w.unwrappedRad, coherence: w.coherence, mask: w.mask },
+      layers: { width: srcSize, height: srcSize, wrappedRad: w.wrappedRad, unwrappedRad: w.unwrappedRad, coherence: w.coherence, mask: w.mask },
       ...toSource(m, g),
     });
   }

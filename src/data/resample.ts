@@ -15,27 +15,16 @@
  * coherence are averaged as values.
  */
 
+import type { IfgLayers } from '../core/layers.js';
+
 /** Mask value of output pixels that fall outside the source (as io/licsar's MASK_NODATA). */
 export const RESAMPLE_NODATA = 1;
 
-/** Interferogram layers on a W×H grid (row-major, row 0 = north); mask > 0 = not to be used. */
-export interface MaskedLayers {
-  readonly width: number;
-  readonly height: number;
-  readonly wrappedRad: Float32Array;
-  readonly unwrappedRad?: Float32Array | null;
-  readonly coherence?: Float32Array | null;
-  readonly mask: Uint8Array;
-}
+/** Layers to resample (`unwrappedRad`, `coherence` may be absent). */
+export type MaskedLayers = Omit<IfgLayers, 'unwrappedRad' | 'coherence'> & Partial<Pick<IfgLayers, 'unwrappedRad' | 'coherence'>>;
 
 /** Resampled layers; masked pixels hold NaN in every float layer. */
-export interface ResampledLayers {
-  readonly width: number;
-  readonly height: number;
-  readonly wrappedRad: Float32Array;
-  readonly unwrappedRad: Float32Array | null;
-  readonly coherence: Float32Array | null;
-  readonly mask: Uint8Array;
+export interface ResampledLayers extends IfgLayers {
   readonly maskedCount: number;
 }
 

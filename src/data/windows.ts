@@ -11,6 +11,7 @@
  * less than half the weight is valid): bilinear when the window's pixels are finer than the
  * product's, area averaging over window pixel / product pixel when coarser (`windowFootprintPx`).
  */
+import type { IfgLayers } from '../core/layers.js';
 import { InputError } from '../core/errors.js';
 import { resampleLayers } from './resample.js';
 import { lonLatToPixel, productExtent, type Product } from '../io/licsar.js';
@@ -38,14 +39,10 @@ export interface WindowGrid {
 }
 
 /** A window cut from a product. Arrays are size x size, row 0 = north. */
-export interface Window extends WindowGrid {
+/** A window's layers (`core/layers.ts`, width = height = size): product mask bits, MASK_NODATA outside the product. */
+export interface Window extends WindowGrid, IfgLayers {
   /** Name of the point (volcano) the window is cut around, when it has one. */
   readonly name?: string | undefined;
-  readonly wrappedRad: Float32Array;
-  readonly unwrappedRad: Float32Array | null;
-  readonly coherence: Float32Array | null;
-  /** Product mask bits, MASK_NODATA outside the product; non-zero = masked. */
-  readonly mask: Uint8Array;
   readonly maskedFraction: number;
 }
 
@@ -141,7 +138,7 @@ export function resampleWindow(p: Product, g: WindowGrid, name?: string): Window
     at[1] = (g.centre.lat + (half - row) * dLat - p.geo.north) / p.geo.dLat - 0.5;
   }, windowFootprintPx(p, g));
   return {
-    ...g, name, wrappedRad: r.wrappedRad, unwrappedRad: r.unwrappedRad, coherence: r.coherence, mask: r.mask,
+    ...g, name, width: g.size, height: g.size, wrappedRad: r.wrappedRad, unwrappedRad: r.unwrappedRad, coherence: r.coherence, mask: r.mask,
     maskedFraction: r.maskedCount / (g.size * g.size),
   };
 }

@@ -24,6 +24,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { wrapPhase } from '../core/raster.js';
 import { losToPhaseArray, C_BAND_WAVELENGTH_M } from '../physics/units.js';
+import type { IfgLayers } from '../core/layers.js';
 import { InputError } from '../core/errors.js';
 import { readGeoTiff, type GeoReference, type GeoTiffRead } from './geotiff.js';
 import { maxAbs } from '../core/arrays.js';
@@ -233,20 +234,15 @@ export interface ReadProductOptions {
 }
 
 /** One interferogram in memory, on its own lon/lat grid. */
-export interface Product {
+/**
+ * A real product's layers (`core/layers.ts`): wrapped phase (diff_pha, or the unwrapped phase
+ * wrapped), unwrapped phase (LiCSAR sign; null when only wrapped phase is given), coherence (null
+ * without a cc layer), mask bits MASK_NODATA | MASK_INCOHERENT | MASK_ZERO.
+ */
+export interface Product extends IfgLayers {
   readonly id: string;
   readonly files: ProductFiles;
-  readonly width: number;
-  readonly height: number;
   readonly geo: GeoReference;
-  /** Wrapped phase, radians (-pi..pi): diff_pha, or the unwrapped phase wrapped. */
-  readonly wrappedRad: Float32Array;
-  /** Unwrapped phase, radians (LiCSAR sign), or null when the product has only wrapped phase. */
-  readonly unwrappedRad: Float32Array | null;
-  /** Coherence 0..1, or null when there is no cc layer. */
-  readonly coherence: Float32Array | null;
-  /** MASK_NODATA | MASK_INCOHERENT | MASK_ZERO bits; non-zero = masked. */
-  readonly mask: Uint8Array;
   readonly maskedFraction: number;
   readonly minCoherence: number;
   /**

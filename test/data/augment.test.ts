@@ -27,7 +27,7 @@ function blob(m: number, cx: number, cy: number, sx: number, sy: number, angleDe
   }
   // The label box: the extent of |defo| > 20 % of the peak (labels.ts), centred on the extent.
   const box = { x: (x0 + x1) / 2, y: (y0 + y1) / 2, halfWidth: (x1 - x0) / 2 + 0.5, halfHeight: (y1 - y0) / 2 + 0.5 };
-  return { layers: { size: m, wrappedRad: wr, unwrappedRad: un, coherence: co, mask }, box };
+  return { layers: { width: m, height: m, wrappedRad: wr, unwrappedRad: un, coherence: co, mask }, box };
 }
 
 test('transformPoint and inversePoint are inverses; identity does nothing', () => {
@@ -44,7 +44,7 @@ test('transformPoint and inversePoint are inverses; identity does nothing', () =
 
 test('flips and quarter turns are exact pixel permutations', () => {
   const { layers } = blob(16, 5, 9, 2, 4, 20);
-  const at = (l: SquareLayers, x: number, y: number) => l.unwrappedRad![y * l.size + x]!;
+  const at = (l: SquareLayers, x: number, y: number) => l.unwrappedRad![y * l.width + x]!;
   const lr = augmentLayers(layers, { flip: 'lr', rotationDeg: 0, dx: 0, dy: 0 });
   const ud = augmentLayers(layers, { flip: 'ud', rotationDeg: 0, dx: 0, dy: 0 });
   const r90 = augmentLayers(layers, { flip: 'none', rotationDeg: 90, dx: 0, dy: 0 });
@@ -106,7 +106,7 @@ test('wrapped phase is rotated through exp(i phi): no smeared fringe edges', () 
   const m = 64;
   const un = new Float32Array(m * m), wr = new Float32Array(m * m);
   for (let y = 0; y < m; y++) for (let x = 0; x < m; x++) { un[y * m + x] = 1.3 * x; wr[y * m + x] = wrapPhase(1.3 * x); }
-  const src: SquareLayers = { size: m, wrappedRad: wr, unwrappedRad: un, coherence: null, mask: new Uint8Array(m * m) };
+  const src: SquareLayers = { width: m, height: m, wrappedRad: wr, unwrappedRad: un, coherence: null, mask: new Uint8Array(m * m) };
   const a: Augmentation = { flip: 'none', rotationDeg: 30, dx: 0, dy: 0 };
   const out = augmentLayers(src, a, 32);
   let worst = 0;
