@@ -170,7 +170,7 @@ export async function loadDetector(spec: string | undefined, opts: LoadDetectorO
     const t = temperatureOf(dir, opts);
     if (engine === 'tfjs') return await trainedDetector(await loadTrainedModel(dir), { ...opts, calibrated: false }, t);
     const { format, size } = await readTrainedModelMeta(dir);
-    const { onnxEngineFromModelDir } = await import('../engine/onnx-engine.js');
+    const { onnxEngineFromModelDir } = await importOnnxEngine();
     const ort = await onnxEngineFromModelDir(dir, onnxOptions(opts));
     return onnxDetector(ort, { format, size, name: modelName(dir, opts), ...t }, opts);
   } catch (e) {
@@ -193,6 +193,16 @@ const onnxOptions = (opts: LoadDetectorOptions): { intraOpThreads?: number } => 
 
 type OnnxEngine = import('../engine/onnx-engine.js').OnnxEngine;
 
+/** The ONNX Runtime engine module; a one-line InputError when ONNX Runtime cannot load here. */
+export async function importOnnxEngine(): Promise<typeof import('../engine/onnx-engine.js')> {
+  try {
+    return await import('../engine/onnx-engine.js');
+  } catch (e) {
+    const why = ((e as Error).message ?? String(e)).split('\n')[0];
+    throw new InputError(`ONNX Runtime cannot be loaded on this machine (${why}); use the tfjs engine (--engine tfjs)`, { cause: e });
+  }
+}
+
 /** A detector on an open ONNX Runtime session. */
 function onnxDetector(ort: OnnxEngine, spec: { format: ChannelFormat; size: number; name: string; temperature?: number }, opts: LoadDetectorOptions): Detector {
   const C = spec.format.length;
@@ -208,7 +218,7 @@ function onnxDetector(ort: OnnxEngine, spec: { format: ChannelFormat; size: numb
 
 /** A detector on a .onnx file written by `caldera export` (channel format and size from its metadata). */
 async function onnxFileDetector(file: string, opts: LoadDetectorOptions): Promise<Detector> {
-  const [{ OnnxEngine }, { parseChannelFormat }] = await Promise.all([import('../engine/onnx-engine.js'), import('../data/channels.js')]);
+  const [{ OnnxEngine }, { parseChannelFormat }] = await Promise.all([importOnnxEngine(), import('../data/channels.js')]);
   const ort = await OnnxEngine.fromFile(file, onnxOptions(opts));
   let format: ChannelFormat;
   try {

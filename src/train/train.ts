@@ -32,7 +32,6 @@ import { initBackend } from '../engine/backend.js';
 import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
 import type { RealMixSpec } from '../data/real-mix.js';
 import { Feeder, prefetch, type BatchData, type BatchRequest, type DataSource, type WeightedScene, type WeightedTerrain } from '../data/feeder.js';
-import { OnnxTrainer } from './onnx-trainer.js';
 import { ExamplePool, POOL_DIR } from './pool.js';
 import { curvesFigure } from '../evaluate/figures.js';
 import { loadModel, saveModel } from '../engine/io-handler.js';
@@ -399,7 +398,7 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   if (loaded) await loaded.restoreOptimizer(optimizer);
   const engine = o.engine ?? 'onnx';
   const ort = engine === 'onnx'
-    ? await OnnxTrainer.create(model, { batch: config.batch, threads: o.threads ?? os.availableParallelism(), lossWeights: { class: config.classWeight, box: config.boxWeight } })
+    ? await (await importOnnxTrainer()).OnnxTrainer.create(model, { batch: config.batch, threads: o.threads ?? os.availableParallelism(), lossWeights: { class: config.classWeight, box: config.boxWeight } })
     : null;
   if (ort && loaded) await ort.readAdamFrom(optimizer, model);
   let state: TrainState = loaded?.state
@@ -550,4 +549,14 @@ async function loadCheckpointIfAny(dir: string, resume: boolean): Promise<Awaite
 /** Pool batches for `requests`, made just in time (cheap: int8 → float32 with a symmetry). */
 function* poolBatches(pool: ExamplePool, requests: readonly BatchRequest[], format: ChannelFormat): Generator<BatchData> {
   for (const r of requests) yield pool.batch(r.indices, r.augmentSeed ?? 0, format);
+}
+
+/** The ONNX Runtime trainer, loaded only when used; a one-line InputError when ONNX Runtime cannot load here. */
+async function importOnnxTrainer(): Promise<typeof import('./onnx-trainer.js')> {
+  try {
+    return await import('./onnx-trainer.js');
+  } catch (e) {
+    const why = ((e as Error).message ?? String(e)).split('\n')[0];
+    throw new InputError(`ONNX Runtime cannot be loaded on this machine (${why}); train with the tfjs engine (--engine tfjs)`, { cause: e });
+  }
 }
