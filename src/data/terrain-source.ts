@@ -12,6 +12,7 @@ import { landFraction, nanFraction, resampleAround, type GeoRaster, type Volcano
 import { proceduralTerrain, regionTerrain, type DemRegion } from '../synth/terrains.js';
 import type { TerrainProvider } from '../synth/scene.js';
 import { findVolcano, VOLCANOES } from './volcanoes.js';
+import { EARTH_RADIUS_M } from '../physics/units.js';
 
 export type TerrainSpec =
   | { readonly kind: 'procedural' }
@@ -33,7 +34,7 @@ export function selectVolcanoes(names: readonly string[] | undefined): Volcano[]
 }
 
 function boundsAround(v: Volcano, halfM: number): { south: number; north: number; west: number; east: number } {
-  const dLat = (halfM / 6371008.8) * (180 / Math.PI);
+  const dLat = (halfM / EARTH_RADIUS_M) * (180 / Math.PI);
   const dLon = dLat / Math.cos((v.lat * Math.PI) / 180);
   return { south: v.lat - dLat, north: v.lat + dLat, west: v.lon - dLon, east: v.lon + dLon };
 }

@@ -16,9 +16,8 @@ import { InputError } from '../core/errors.js';
 import { resampleLayers } from './resample.js';
 import { lonLatToPixel, productExtent, type Product } from '../io/licsar.js';
 import { type CentreBox } from '../core/box.js';
+import { EARTH_RADIUS_M } from '../physics/units.js';
 
-/** Mean Earth radius (IUGG), metres, as synth/dem.ts. */
-const EARTH_RADIUS_M = 6371008.8;
 const DEG_PER_M = 180 / (Math.PI * EARTH_RADIUS_M);
 
 /** The model's input: 224 x 224 pixels of 90 m (Gaddes et al. 2021), about 20 km across. */

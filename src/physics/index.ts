@@ -17,7 +17,7 @@ export {
   S1_INCIDENCE_MIN_DEG, type LosVector,
 } from './los.js';
 export {
-  C_BAND_WAVELENGTH_M, losToPhaseArray, losToPhaseRad, phaseToLosArray, phaseToLosM, type PhaseConvention, type PhaseSign,
+  C_BAND_WAVELENGTH_M, EARTH_RADIUS_M, M_PER_DEG, losToPhaseArray, losToPhaseRad, phaseToLosArray, phaseToLosM, type PhaseConvention, type PhaseSign,
 } from './units.js';
 import { InputError } from '../core/errors.js';
 import { losUnitVector, projectToLos } from './los.js';

@@ -13,6 +13,11 @@
 import { InputError } from '../core/errors.js';
 export const C_BAND_WAVELENGTH_M = 0.055465763;
 
+/** Mean Earth radius (IUGG), metres: the sphere that lon/lat ↔ metre conversions use. */
+export const EARTH_RADIUS_M = 6371008.8;
+/** Metres per degree of latitude (and of longitude at the equator) on that sphere. */
+export const M_PER_DEG = (Math.PI * EARTH_RADIUS_M) / 180;
+
 export type PhaseSign = 1 | -1;
 
 export interface PhaseConvention {

@@ -40,6 +40,7 @@ import type { GeoReference } from '../io/geotiff.js';
 import { MODEL_SPACING_M } from '../data/windows.js';
 import type { Detector, ModelOutput } from './detector.js';
 import { boxRecord, notEnoughData, predictionFields, thresholdProblem, verdictOf, type PredictionFields, type Thresholds, type Verdict } from './record.js';
+import { M_PER_DEG } from '../physics/units.js';
 
 
 /** Where an input raster sits in the model's square input. */
@@ -214,7 +215,7 @@ function toPrediction(probs: ArrayLike<number>, box: ArrayLike<number>, fit: Squ
 /** Ground metres per pixel of a lon/lat grid (geometric mean of east and north) at its centre. */
 function gridSpacingM(g: GeoReference, height: number): number {
   const lat = g.north + (height / 2) * g.dLat;
-  const mPerDeg = (Math.PI * 6371008.8) / 180;
+  const mPerDeg = M_PER_DEG;
   return mPerDeg * Math.sqrt(Math.abs(g.dLon) * Math.cos((lat * Math.PI) / 180) * Math.abs(g.dLat));
 }
 

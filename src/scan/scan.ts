@@ -35,6 +35,7 @@ import type { Detector, ModelOutput } from './detector.js';
 import { CLASS_NAMES, type ClassName } from '../core/classes.js';
 import { argmax } from '../core/arrays.js';
 import { DEFAULT_MAX_MASKED, DEFAULT_MIN_SCORE, notEnoughData, thresholdProblem, verdictOf } from './record.js';
+import { M_PER_DEG } from '../physics/units.js';
 
 /**
  * Default window ground sizes, km: 224 pixels of 45, 90 and 180 m (~10, 20 and 40 km). The middle
@@ -43,8 +44,6 @@ import { DEFAULT_MAX_MASKED, DEFAULT_MIN_SCORE, notEnoughData, thresholdProblem,
 export const DEFAULT_SCALES_KM: readonly number[] = [0.5, 1, 2].map((f) => (f * MODEL_SIZE_PX * MODEL_SPACING_M) / 1000);
 /** Skip a scale whose window pixels are more than this many times finer than the product's. */
 export const DEFAULT_MAX_MAGNIFICATION = 3;
-const EARTH_RADIUS_M = 6371008.8;
-const M_PER_DEG = (Math.PI * EARTH_RADIUS_M) / 180;
 
 export interface ScanOptions {
   /**

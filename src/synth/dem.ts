@@ -5,6 +5,7 @@
  * data layer's job (data/terrain-source.ts).
  */
 import { raster, type Raster } from '../core/raster.js';
+import { EARTH_RADIUS_M } from '../physics/units.js';
 
 /** A north-up geographic raster: pixel (col, row) has its centre at (west + (col+0.5)dLon, north - (row+0.5)dLat). */
 export interface GeoRaster {
@@ -23,8 +24,6 @@ export interface Volcano {
   readonly lat: number;
 }
 
-/** Mean Earth radius (IUGG), metres. */
-const EARTH_RADIUS_M = 6371008.8;
 
 /**
  * Resample `geo` onto a size x size grid of square `spacingM` pixels centred on (lon, lat)

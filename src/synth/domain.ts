@@ -29,6 +29,7 @@ import { decorrelateScene } from './decorrelation.js';
 import type { Scene, SceneConfig, TerrainProvider } from './scene.js';
 import { sampleSource, type SourceKind } from './sources.js';
 import type { ClassName } from '../core/classes.js';
+import { maxAbs } from '../core/arrays.js';
 
 export type DomainMode = 'caldera' | 'randomised';
 export type SourceSize = 'standard' | 'small' | 'broad';
@@ -175,12 +176,6 @@ export function sampleDomain(rng: Rng, cfg: SceneConfig, cls: ClassName): Domain
     sourceSize,
   };
   return { cfg: inner, meta: { spacingM, headingConvention: convention, turbulenceSpectrum: spectrum, turbulenceMeanM, rampMaxM, sourceSize, cut }, extra };
-}
-
-function maxAbs(a: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]!));
-  return m;
 }
 
 /** Add `count` weaker sources (20-60 % of the primary's max |LOS|) at other places in the crop. */
