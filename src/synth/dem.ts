@@ -24,7 +24,6 @@ export interface Volcano {
   readonly lat: number;
 }
 
-
 /**
  * Resample `geo` onto a size x size grid of square `spacingM` pixels centred on (lon, lat)
  * (pixel (size/2, size/2) is the centre point), bilinear, using a local tangent-plane projection.
