@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
 import { ensureWritableDir } from '../io/atomic.js';
+import { cleanStaleTemps, lockDir } from '../io/run-dir.js';
 import { DEFAULT_SCENE_CONFIG, generateScene, type Scene, type SceneConfig, type TerrainProvider } from '../synth/scene.js';
 import { type ClassName } from '../core/classes.js';
 import { createSpectralCache, spectralSizeFor, type SpectralCache } from '../synth/atmosphere.js';
@@ -98,6 +99,17 @@ function validate(o: SynthOptions): void {
 export async function synthesise(o: SynthOptions, onProgress: (p: SynthProgress) => void = () => {}): Promise<Manifest> {
   validate(o);
   ensureWritableDir(o.outDir);
+  // One writer per dataset folder; then clear the temp files of killed runs.
+  const lock = lockDir(o.outDir, 'caldera synth');
+  try {
+    cleanStaleTemps(o.outDir);
+    return await synthesiseLocked(o, onProgress);
+  } finally {
+    lock.release();
+  }
+}
+
+async function synthesiseLocked(o: SynthOptions, onProgress: (p: SynthProgress) => void): Promise<Manifest> {
   const cfg = sceneConfig(o.scene);
   const shardSize = o.shardSize ?? 100;
   // Build the terrain once here too: it validates the DEM before any worker starts.

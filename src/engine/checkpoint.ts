@@ -25,6 +25,28 @@ export interface OptimizerRecord {
   readonly bytes: number;
   readonly sha256: string;
   readonly specs: tf.io.WeightsManifestEntry[];
+  /**
+   * Scalar state the optimizer's getWeights leaves out, exactly (float32 values are exact in
+   * JSON): Adam's running β1^t and β2^t. tfjs' setWeights recomputes them as pow(β, t), which
+   * differs in the last bits from the product accumulated step by step, so without them a resumed
+   * run drifts from the uninterrupted one at ~1e-8.
+   */
+  readonly scalars?: Record<string, number>;
+}
+
+/** Optimizer fields that hold scalar running state as variables (tfjs AdamOptimizer, AdamaxOptimizer). */
+const SCALAR_STATE = ['accBeta1', 'accBeta2'] as const;
+
+interface ScalarVariable { dataSync(): ArrayLike<number>; assign(t: tf.Tensor): void; size: number }
+
+function scalarState(optimizer: tf.Optimizer): Partial<Record<(typeof SCALAR_STATE)[number], ScalarVariable>> {
+  const o = optimizer as unknown as Record<string, unknown>;
+  const out: Partial<Record<(typeof SCALAR_STATE)[number], ScalarVariable>> = {};
+  for (const k of SCALAR_STATE) {
+    const v = o[k] as Partial<ScalarVariable> | undefined;
+    if (v && typeof v.assign === 'function' && typeof v.dataSync === 'function' && v.size === 1) out[k] = v as ScalarVariable;
+  }
+  return out;
 }
 
 export interface CheckpointFile<S> {
@@ -50,7 +72,8 @@ export async function saveCheckpoint<S>(dir: string, model: tf.LayersModel, opti
     const { data, specs } = await tf.io.encodeWeights(named);
     const bytes = new Uint8Array(data);
     await writeFileAtomic(path.join(tmp, OPTIMIZER_BIN), bytes);
-    optimizerRecord = { className: optimizer.getClassName(), bytes: bytes.byteLength, sha256: sha256(bytes), specs };
+    const scalars = Object.fromEntries(Object.entries(scalarState(optimizer)).map(([k, v]) => [k, v.dataSync()[0]!]));
+    optimizerRecord = { className: optimizer.getClassName(), bytes: bytes.byteLength, sha256: sha256(bytes), specs, scalars };
   }
   const file: CheckpointFile<S> = { version: 1, savedAt: new Date().toISOString(), optimizer: optimizerRecord, state };
   await writeFileAtomic(path.join(tmp, STATE_JSON), JSON.stringify(file));
@@ -113,6 +136,11 @@ export async function loadCheckpoint<S>(dir: string): Promise<LoadedCheckpoint<S
       const buf = optimizerBytes.buffer.slice(optimizerBytes.byteOffset, optimizerBytes.byteOffset + optimizerBytes.byteLength) as ArrayBuffer;
       const map = tf.io.decodeWeights(buf, rec.specs);
       await optimizer.setWeights(rec.specs.map((s) => ({ name: s.name.slice(s.name.indexOf(':') + 1), tensor: map[s.name]! })));
+      const vars = scalarState(optimizer);
+      for (const [k, v] of Object.entries(rec.scalars ?? {})) {
+        const target = vars[k as keyof typeof vars];
+        if (target && typeof v === 'number' && Number.isFinite(v)) tf.tidy(() => target.assign(tf.scalar(v)));
+      }
     },
   };
 }

@@ -22,6 +22,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
 import { ensureWritableDir, writeFileAtomic } from '../io/atomic.js';
+import { cleanStaleTemps, lockDir } from '../io/run-dir.js';
 import { encodePng } from '../io/png.js';
 import { readManifest } from '../data/dataset.js';
 import { channelCount, type ChannelFormat } from '../data/channels.js';
@@ -330,6 +331,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let config = normaliseConfig(o.config);
   validateConfig(config);
   ensureWritableDir(o.outDir);
+  // One run per folder at a time; then clear what killed runs left (temp files of dead PIDs).
+  const lock = lockDir(o.outDir, 'caldera train');
+  try {
+    cleanStaleTemps(o.outDir);
+    return await trainLocked(tf, o, config);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(tf: typeof tfTypes, o: TrainOptions, config: TrainConfig): Promise<TrainResult> {
   const ckptDir = path.join(o.outDir, CHECKPOINT_DIR);
   const loaded = await loadCheckpointIfAny(ckptDir, o.resume === true);
   if (loaded) {
