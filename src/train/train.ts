@@ -502,5 +502,27 @@ async function loadCheckpointIfAny(dir: string, resume: boolean): Promise<Awaite
     }
     return null;
   }
-  return loadCheckpoint<TrainState>(dir);
+  const loaded = await loadCheckpoint<TrainState>(dir);
+  if (loaded) {
+    const problem = trainStateProblem(loaded.state);
+    if (problem) {
+      loaded.model.dispose();
+      throw new InputError(`${path.join(loaded.dir, 'state.json')}: corrupt run state (${problem})`);
+    }
+  }
+  return loaded;
+}
+
+/** What is wrong with a checkpoint's run state, or null. */
+function trainStateProblem(s: unknown): string | null {
+  if (s === null || typeof s !== 'object' || Array.isArray(s)) return 'not an object';
+  const o = s as Record<string, unknown>;
+  const count = (k: string): boolean => typeof o[k] === 'number' && Number.isSafeInteger(o[k]) && (o[k] as number) >= 0;
+  for (const k of ['epoch', 'step', 'imagesSeen']) if (!count(k)) return `${k} must be an integer >= 0`;
+  if (typeof o.elapsedSeconds !== 'number' || !Number.isFinite(o.elapsedSeconds)) return 'elapsedSeconds must be a number';
+  if (!Array.isArray(o.history) || o.history.length !== o.epoch || !o.history.every((r) => r !== null && typeof r === 'object')) return 'history must list one record per finished epoch';
+  const c = o.config as Record<string, unknown> | null;
+  if (c === null || typeof c !== 'object' || Array.isArray(c) || c.source === null || typeof c.source !== 'object') return 'config must be an object with a source';
+  if (o.commands !== undefined && !(Array.isArray(o.commands) && o.commands.every((x) => typeof x === 'string'))) return 'commands must be a list of strings';
+  return null;
 }
