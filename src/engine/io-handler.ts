@@ -81,6 +81,74 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+const isIndex = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/**
+ * What is wrong with a layers-model topology's structure, or null: layers with string names, once
+ * each; every inbound node, input and output naming an existing layer and a node it will have;
+ * and the nodes buildable in some order (tfjs' own loader loops forever on a node that waits for
+ * a layer or node that never comes).
+ */
+export function topologyProblem(topology: unknown): string | null {
+  if (!isObj(topology)) return 'not an object';
+  const t = isObj(topology.model_config) ? topology.model_config : topology; // Keras files wrap it
+  if (typeof t.class_name !== 'string') return 'class_name is not a string';
+  if (!isObj(t.config)) return t.class_name === 'Sequential' && Array.isArray(t.config) ? null : 'config is not an object';
+  const layers = t.config.layers;
+  if (!Array.isArray(layers)) return 'config.layers is not a list';
+  const nodes = new Map<string, { inbound: unknown[]; made: number; isInput: boolean }>();
+  for (const [i, l] of layers.entries()) {
+    if (!isObj(l) || typeof l.class_name !== 'string' || !isObj(l.config)) return `layer ${i} is not {class_name, config}`;
+    if (t.class_name === 'Sequential') continue;
+    const name = l.name ?? l.config.name;
+    if (typeof name !== 'string') return `layer ${i} has no name`;
+    if (nodes.has(name)) return `two layers are named '${name}'`;
+    const inbound = l.inbound_nodes ?? l.inboundNodes ?? [];
+    if (!Array.isArray(inbound)) return `layer '${name}': inbound_nodes is not a list`;
+    nodes.set(name, { inbound, made: l.class_name === 'InputLayer' ? 1 : 0, isInput: l.class_name === 'InputLayer' });
+  }
+  if (t.class_name === 'Sequential') return null;
+  // Each inbound node: a list of [layer name, node index, tensor index, kwargs?].
+  const pending: { layer: string; refs: [string, number][] }[] = [];
+  for (const [name, n] of nodes) {
+    for (const node of n.inbound) {
+      if (!Array.isArray(node)) return `layer '${name}': an inbound node is not a list`;
+      const refs: [string, number][] = [];
+      for (const ref of node) {
+        if (!Array.isArray(ref) || ref.length < 3 || typeof ref[0] !== 'string' || !isIndex(ref[1]) || !isIndex(ref[2]) ||
+            (ref[3] != null && !isObj(ref[3]))) {
+          return `layer '${name}': an inbound node entry is not [layer name, node index, tensor index]`;
+        }
+        if (!nodes.has(ref[0])) return `layer '${name}' takes its input from '${ref[0]}', which is not a layer of the model`;
+        refs.push([ref[0], ref[1]]);
+      }
+      pending.push({ layer: name, refs });
+    }
+  }
+  // Build the nodes in passes, as tfjs does; a pass that builds nothing means some never can.
+  while (pending.length > 0) {
+    const before = pending.length;
+    for (let k = 0; k < pending.length; k++) {
+      const p = pending[k]!;
+      if (p.refs.every(([l, i]) => nodes.get(l)!.made > i)) {
+        nodes.get(p.layer)!.made++;
+        pending.splice(k--, 1);
+      }
+    }
+    if (pending.length === before) return `the inputs of layer '${pending[0]!.layer}' can never be built (a cycle, or a node that does not exist)`;
+  }
+  for (const key of ['input_layers', 'output_layers'] as const) {
+    const list = t.config[key] ?? t.config[key === 'input_layers' ? 'inputLayers' : 'outputLayers'];
+    if (!Array.isArray(list) || list.length === 0) return `config.${key} is not a non-empty list`;
+    for (const ref of list) {
+      if (!Array.isArray(ref) || typeof ref[0] !== 'string' || !isIndex(ref[1]) || !isIndex(ref[2]) || !nodes.has(ref[0]) || nodes.get(ref[0])!.made <= ref[1]) {
+        return `config.${key} names a layer or node the model does not have`;
+      }
+    }
+  }
+  return null;
+}
+
 /** A weightsManifest entry must name a weight, with a shape of non-negative integers and a dtype. */
 function checkSpec(v: unknown, jsonPath: string, where: string): tf.io.WeightsManifestEntry {
   if (!isObj(v) || typeof v.name !== 'string' || typeof v.dtype !== 'string' || !Array.isArray(v.shape) ||
@@ -172,6 +240,8 @@ export async function readArtifacts(dir: string): Promise<tf.io.ModelArtifacts> 
   if (json.userDefinedMetadata !== undefined && !isObj(json.userDefinedMetadata)) {
     throw new InputError(`${jsonPath}: corrupt (userDefinedMetadata is not an object)`);
   }
+  const graphProblem = topologyProblem(json.modelTopology);
+  if (graphProblem) throw new InputError(`${jsonPath}: corrupt modelTopology (${graphProblem})`);
   const specs: tf.io.WeightsManifestEntry[] = [];
   const parts: Uint8Array[] = [];
   for (const [g, group] of json.weightsManifest.entries()) {

@@ -64,7 +64,9 @@ export interface GeoTiffRead {
 const USER_DEFINED = 32767;
 
 function fail(name: string, problem: string, cause?: unknown): never {
-  throw new InputError(`${name}: ${problem}`, cause === undefined ? undefined : { cause });
+  // One short line whatever the file holds (a corrupt tag can make a "number" thousands of values long).
+  const p = problem.replace(/\s+/g, ' ');
+  throw new InputError(`${name}: ${p.length > 400 ? `${p.slice(0, 400)}…` : p}`, cause === undefined ? undefined : { cause });
 }
 
 /** Read a single-band GeoTIFF file. */
@@ -158,6 +160,15 @@ const MAX_EXPANSION: Record<number, { name: string; ratio: number | null }> = {
   34887: { name: 'LERC', ratio: null },
 };
 
+/** A tag value for a message: a number, or the first few of a list. */
+function short(v: unknown): string {
+  if (v !== null && typeof v === 'object' && 'length' in v) {
+    const a = Array.from(v as ArrayLike<unknown>);
+    return `[${a.slice(0, 4).join(',')}${a.length > 4 ? `,… (${a.length} values)` : ''}]`;
+  }
+  return String(v);
+}
+
 function posInt(v: unknown): v is number {
   return typeof v === 'number' && Number.isInteger(v) && v > 0;
 }
@@ -171,7 +182,7 @@ function posInt(v: unknown): v is number {
  */
 function checkLayout(name: string, fd: Record<string, unknown>, width: number, height: number, bands: number,
   tiled: boolean, fileLength: number): void {
-  if (!posInt(width) || !posInt(height)) fail(name, `corrupt TIFF: image size ${width}x${height}`);
+  if (!posInt(width) || !posInt(height)) fail(name, `corrupt TIFF: image size ${short(width)}x${short(height)}`);
   if (width * height > MAX_TIFF_PIXELS) {
     fail(name, `${width}x${height} pixels is more than the ${MAX_TIFF_PIXELS} this reader accepts (corrupt header, or cut the raster first)`);
   }

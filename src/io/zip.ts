@@ -211,6 +211,9 @@ function readCentralDirectory(bytes: Uint8Array, name: string): CentralRecord[] 
     const nameLen = dv.getUint16(o + 28, true);
     const extraLen = dv.getUint16(o + 30, true);
     const commentLen = dv.getUint16(o + 32, true);
+    if (o + 46 + nameLen + extraLen + commentLen > bytes.length) {
+      throw new InputError(`${name}: corrupt ZIP central directory (entry ${i} runs past the end of the file)`);
+    }
     const nameBytes = bytes.subarray(o + 46, o + 46 + nameLen);
     const rec: CentralRecord = {
       name: new TextDecoder(flags & 0x0800 ? 'utf-8' : 'latin1').decode(nameBytes),
