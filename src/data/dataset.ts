@@ -24,7 +24,7 @@ import * as path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { readNpz, writeNpz } from '../io/npz.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
-import { checkRegularFile, readInputTextSync } from '../io/input-file.js';
+import { checkRegularFile, oneLine, readInputTextSync } from '../io/input-file.js';
 import { CLASS_NAMES, type ClassName } from '../core/classes.js';
 import type { Scene, SceneMeta } from '../synth/scene.js';
 import { type CentreBox } from '../core/box.js';
@@ -225,7 +225,7 @@ export function readManifest(dir: string): Manifest {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${p}: corrupt manifest (${(e as Error).message})`);
+    throw new InputError(`${p}: corrupt manifest (${oneLine((e as Error).message)})`);
   }
   return validateManifest(raw, p);
 }
@@ -307,7 +307,7 @@ export function readShard(dir: string, info: ShardInfo, spacingM = 90, size?: nu
   try {
     raw = JSON.parse(readInputTextSync(sidecar, { maxBytes: 256 << 20 }));
   } catch (e) {
-    throw new InputError(`${file}: cannot read its labels (${(e as Error).message})`);
+    throw new InputError(`${file}: cannot read its labels (${oneLine((e as Error).message)})`);
   }
   const records = validateSidecar(raw, sidecar, info);
   const px = h * w;

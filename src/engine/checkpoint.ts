@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { readInputFileSync, readInputTextSync } from '../io/input-file.js';
+import { oneLine, readInputFileSync, readInputTextSync } from '../io/input-file.js';
 import { loadModel, saveModel } from './io-handler.js';
 
 export const STATE_JSON = 'state.json';
@@ -122,7 +122,7 @@ export async function loadCheckpoint<S>(dir: string): Promise<LoadedCheckpoint<S
   try {
     file = JSON.parse(readInputTextSync(statePath, { maxBytes: 256 << 20 })) as CheckpointFile<S>;
   } catch (e) {
-    throw new InputError(`${statePath}: corrupt checkpoint state (${(e as Error).message})`);
+    throw new InputError(`${statePath}: corrupt checkpoint state (${oneLine((e as Error).message)})`);
   }
   if (file === null || typeof file !== 'object' || Array.isArray(file)) throw new InputError(`${statePath}: corrupt checkpoint state (not an object)`);
   if (file.version !== 1) throw new InputError(`${statePath}: unknown checkpoint version ${String(file.version)}`);

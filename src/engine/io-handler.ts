@@ -18,7 +18,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../core/errors.js';
 import { ensureWritableDir, writeFileAtomic } from '../io/atomic.js';
-import { readInputFile } from '../io/input-file.js';
+import { oneLine, readInputFile } from '../io/input-file.js';
 
 export const MODEL_JSON = 'model.json';
 export const WEIGHTS_BIN = 'weights.bin';
@@ -100,8 +100,10 @@ export function topologyProblem(topology: unknown): string | null {
   for (const [i, l] of layers.entries()) {
     if (!isObj(l) || typeof l.class_name !== 'string' || !isObj(l.config)) return `layer ${i} is not {class_name, config}`;
     if (t.class_name === 'Sequential') continue;
-    const name = l.name ?? l.config.name;
-    if (typeof name !== 'string') return `layer ${i} has no name`;
+    // tfjs keys layers by the top-level name and names them from config.name: both, the same.
+    const name = l.name;
+    if (typeof name !== 'string' || name === '') return `layer ${i} has no name`;
+    if (l.config.name !== name) return `layer '${name}' has config.name ${JSON.stringify(l.config.name) ?? 'missing'}`;
     if (nodes.has(name)) return `two layers are named '${name}'`;
     const inbound = l.inbound_nodes ?? l.inboundNodes ?? [];
     if (!Array.isArray(inbound)) return `layer '${name}': inbound_nodes is not a list`;
@@ -112,7 +114,7 @@ export function topologyProblem(topology: unknown): string | null {
   const pending: { layer: string; refs: [string, number][] }[] = [];
   for (const [name, n] of nodes) {
     for (const node of n.inbound) {
-      if (!Array.isArray(node)) return `layer '${name}': an inbound node is not a list`;
+      if (!Array.isArray(node) || node.length === 0) return `layer '${name}': an inbound node is not a non-empty list`;
       const refs: [string, number][] = [];
       for (const ref of node) {
         if (!Array.isArray(ref) || ref.length < 3 || typeof ref[0] !== 'string' || !isIndex(ref[1]) || !isIndex(ref[2]) ||
@@ -232,7 +234,7 @@ export async function readArtifacts(dir: string): Promise<tf.io.ModelArtifacts> 
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${jsonPath}: corrupt (not valid JSON: ${(e as Error).message})`, { cause: e });
+    throw new InputError(`${jsonPath}: corrupt (not valid JSON: ${oneLine((e as Error).message)})`, { cause: e });
   }
   if (!isObj(json) || !isObj(json.modelTopology) || !Array.isArray(json.weightsManifest)) {
     throw new InputError(`${jsonPath}: corrupt (missing modelTopology or weightsManifest)`);
@@ -326,6 +328,48 @@ function checkWeightIdentity(recorded: unknown, specs: tf.io.WeightsManifestEntr
 }
 
 /**
+ * While models are being built from files, every weight tfjs creates (it allocates each layer's
+ * weights from the topology before loading the file's values) must fit in what the files' weight
+ * specs hold, with 1 MiB to spare: a topology edited to need huge weights (a million filters, a
+ * huge input) is refused before the allocation instead of taking gigabytes. One guard around
+ * `Layer.addWeight`, shared by concurrent loads (their budgets add up).
+ */
+const weightGuard = { open: 0, remaining: 0, installed: false };
+
+function openWeightBudget(bytes: number): { close(): void } {
+  if (!weightGuard.installed) {
+    weightGuard.installed = true;
+    const proto = tf.layers.Layer.prototype as unknown as { addWeight: (...a: unknown[]) => unknown };
+    const original = proto.addWeight;
+    proto.addWeight = function guarded(this: unknown, ...args: unknown[]): unknown {
+      if (weightGuard.open > 0) {
+        const [name, shape, dtype] = args as [string, unknown, string | undefined];
+        const dims = Array.isArray(shape) ? shape : [];
+        if (!Array.isArray(shape) || !dims.every((d) => typeof d === 'number' && Number.isSafeInteger(d) && d >= 0)) {
+          throw new InputError(`weight '${name}' has shape [${dims.join(',')}] (corrupt topology)`);
+        }
+        const bytes = dims.reduce((a: number, d) => a * (d as number), 1) * (BYTES[dtype ?? 'float32'] ?? 4);
+        if (bytes > weightGuard.remaining) {
+          throw new InputError(`the topology needs weight '${name}' [${dims.join(',')}] (${bytes} bytes), more than the weights file holds`);
+        }
+        weightGuard.remaining -= bytes;
+      }
+      return original.apply(this, args);
+    };
+  }
+  weightGuard.open++;
+  weightGuard.remaining += bytes + (1 << 20);
+  let closed = false;
+  return {
+    close(): void {
+      if (closed) return;
+      closed = true;
+      if (--weightGuard.open === 0) weightGuard.remaining = 0;
+    },
+  };
+}
+
+/**
  * Save `model` to directory `dir` (created if needed) as model.json + weights.bin. `extraMeta`
  * (JSON-serialisable) is stored in model.json's userDefinedMetadata and comes back from
  * `loadModel(dir).getUserDefinedMetadata()` (or {@link readModelMetadata}).
@@ -339,10 +383,13 @@ export async function loadModel(dir: string): Promise<tf.LayersModel> {
   const artifacts = await readArtifacts(dir);
   const jsonPath = path.join(dir, MODEL_JSON);
   let model: tf.LayersModel;
+  const budget = openWeightBudget(expectedWeightBytes(artifacts.weightSpecs ?? []));
   try {
     model = await tf.loadLayersModel({ load: async () => artifacts });
   } catch (e) {
     throw new InputError(`${jsonPath}: cannot build the model (${oneLineMessage(String((e as Error)?.message ?? e))})`, { cause: e });
+  } finally {
+    budget.close();
   }
   // A caldera save lists the weights in the model's own order (what LayersModel.save writes):
   // check it, so that reordered entries are caught also in saves made before per-weight records.

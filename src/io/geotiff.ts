@@ -85,6 +85,11 @@ export async function decodeGeoTiff(bytes: Uint8Array, name = 'geotiff', opts: G
     fail(name, `not a readable TIFF (${(e as Error).message})`, e);
   }
   const fd = image.getFileDirectory() as Record<string, unknown>;
+  // Tags the reader needs, before the geotiff package reads them (it assumes they are there).
+  for (const [tag, label] of [['ImageWidth', 'ImageWidth'], ['ImageLength', 'ImageLength'], ['BitsPerSample', 'BitsPerSample']] as const) {
+    if (fd[tag] === undefined) fail(name, `corrupt TIFF: no ${label} tag`);
+  }
+  if (typeof (fd.BitsPerSample as ArrayLike<number>).length !== 'number') fail(name, 'corrupt TIFF: BitsPerSample is not a list');
   const width = image.getWidth();
   const height = image.getHeight();
   const bands = image.getSamplesPerPixel();

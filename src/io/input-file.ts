@@ -81,6 +81,15 @@ export async function readInputFile(filePath: string, o: ReadInputOptions = {}):
   }
 }
 
+/**
+ * A message as one short line: runs of whitespace (newlines included, e.g. in Node's JSON.parse
+ * messages, which quote the text around the error) become one space, and it is cut at `max`.
+ */
+export function oneLine(msg: string, max = 300): string {
+  const flat = msg.replace(/[\s\u0000-\u001f]+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max)}…` : flat;
+}
+
 /** A regular text file as UTF-8 (see {@link readInputFileSync}). */
 export function readInputTextSync(filePath: string, o: ReadInputOptions = {}): string {
   return readInputFileSync(filePath, o).toString('utf8');

@@ -134,6 +134,12 @@ function swapBytes(src: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** Header text for a message: printable, short (the header is the file's, not ours). */
+function clip(s: string): string {
+  const t = s.replace(/[^\x20-\x7e]/g, '?');
+  return t.length > 80 ? `${t.slice(0, 80)}…` : t;
+}
+
 interface NpyHeader {
   descr: string;
   fortranOrder: boolean;
@@ -169,12 +175,12 @@ function parseHeader(bytes: Uint8Array, name: string): NpyHeader {
     if (/['"]descr['"]\s*:\s*\[/.test(text)) {
       throw new InputError(`${name}: structured (record) dtypes are not supported`);
     }
-    throw new InputError(`${name}: cannot parse .npy header ${JSON.stringify(text.trim())}`);
+    throw new InputError(`${name}: cannot parse .npy header ${JSON.stringify(clip(text.trim()))}`);
   }
   const dims = shape[1]!.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
     .map((s) => Number(s.replace(/L$/, '')));
   if (dims.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new InputError(`${name}: bad shape (${shape[1]}) in .npy header`);
+    throw new InputError(`${name}: bad shape (${clip(shape[1]!)}) in .npy header`);
   }
   return { descr: descr[1]!, fortranOrder: fortran[1] === 'True', shape: dims, dataOffset: prefix + headerLen };
 }
@@ -184,7 +190,7 @@ function parseDescr(descr: string, name: string): { dtype: NpyDtype; littleEndia
   const kind = m ? (m[2] === '?' ? 'b1' : m[2]!) : '';
   const dtype = (Object.keys(DTYPES) as NpyDtype[]).find((k) => DTYPES[k].kind === kind);
   if (!m || !dtype) {
-    throw new InputError(`${name}: unsupported dtype '${descr}' (supported: float32, float64, int8, uint8, ` +
+    throw new InputError(`${name}: unsupported dtype '${clip(descr)}' (supported: float32, float64, int8, uint8, ` +
       'int16, uint16, int32, uint32, bool)');
   }
   const order = m[1]!;

@@ -177,7 +177,9 @@ export function decodePng(bytes: Uint8Array, name = 'PNG'): DecodedPng {
   while (pos < bytes.length) {
     if (pos + 12 > bytes.length) throw new InputError(`${name}: truncated chunk header at byte ${pos}`);
     const len = dv.getUint32(pos);
-    const type = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!, bytes[pos + 6]!, bytes[pos + 7]!);
+    const raw4 = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!, bytes[pos + 6]!, bytes[pos + 7]!);
+    // Chunk types are four ASCII letters; anything else is shown in hex (a message stays one line).
+    const type = /^[A-Za-z]{4}$/.test(raw4) ? raw4 : `0x${Buffer.from(bytes.subarray(pos + 4, pos + 8)).toString('hex')}`;
     if (pos + 12 + len > bytes.length) throw new InputError(`${name}: truncated ${type} chunk at byte ${pos}`);
     const crc = dv.getUint32(pos + 8 + len);
     if (crc32(bytes, pos + 4, pos + 8 + len) !== crc) throw new InputError(`${name}: bad CRC in ${type} chunk at byte ${pos}`);

@@ -10,6 +10,7 @@ import type { Rng } from '../../src/core/rng.js';
 import { CLASS_NAMES } from '../../src/core/classes.js';
 import { decodeNpy, encodeNpy, type DecodedNpy } from '../../src/io/npy.js';
 import { decodeNpz, encodeNpz } from '../../src/io/npz.js';
+import { decodeZip, encodeZip } from '../../src/io/zip.js';
 import { decodeGeoTiff, encodeGeoTiff } from '../../src/io/geotiff.js';
 import { decodeHgt } from '../../src/io/hgt.js';
 import { decodePng, encodePng } from '../../src/io/png.js';
@@ -91,6 +92,15 @@ const npy: Target = {
   },
 };
 
+/** Mutate one array inside an .npz (its .npy header or bytes) and re-zip it with valid CRCs. */
+function mutateNpzMember(rng: Rng, src: Uint8Array): Mutated<Uint8Array> {
+  const entries = decodeZip(src, 'base.npz');
+  const k = rng.int(0, entries.length - 1);
+  const m = mutateNpy(rng, entries[k]!.data);
+  entries[k] = { name: entries[k]!.name, data: m.value };
+  return { value: encodeZip(entries.map((e) => ({ ...e, compress: rng.chance(0.5) }))), how: `${entries[k]!.name}: ${m.how}` };
+}
+
 // --- npz / zip --------------------------------------------------------------------------------
 
 let npzs: Uint8Array[] = [];
@@ -106,7 +116,8 @@ const npz: Target = {
   },
   async run(rng) {
     const base = rng.pick(npzs);
-    const m: Mutated<Uint8Array> = rng.chance(0.6) ? mutateZip(rng, base) : mutateBytesStacked(rng, base);
+    const r = rng.next();
+    const m: Mutated<Uint8Array> = r < 0.45 ? mutateZip(rng, base) : r < 0.75 ? mutateNpzMember(rng, base) : mutateBytesStacked(rng, base);
     return reading(m.how, () => {
       const some = decodeNpz(m.value, 'fuzz.npz', { keys: ['a'] });
       invariant(Object.keys(some).every((k) => k === 'a'), 'npz keys: only a');
@@ -215,7 +226,9 @@ const dataset: Target = {
     } else {
       const name = shardFileName(rng.int(0, 1));
       const f = path.join(dir, name);
-      const m = rng.chance(0.6) ? mutateZip(rng, fs.readFileSync(f)) : mutateBytesStacked(rng, fs.readFileSync(f));
+      const bytes = new Uint8Array(fs.readFileSync(f));
+      const r = rng.next();
+      const m = r < 0.4 ? mutateZip(rng, bytes) : r < 0.8 ? mutateNpzMember(rng, bytes) : mutateBytesStacked(rng, bytes);
       fs.writeFileSync(f, m.value);
       how = `${name}: ${m.how}`;
     }
