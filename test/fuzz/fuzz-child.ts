@@ -6,11 +6,10 @@
  * aborts Node or loops forever fails one case, not the test run.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Rng } from '../../src/core/rng.js';
 import { isInputError } from '../../src/core/errors.js';
-import { onMutated, TARGETS } from './targets.js';
+import { onMutated, TARGETS, workDir } from './targets.js';
 
 export interface CaseRequest { readonly type: 'case'; readonly index: number }
 export interface CaseResult {
@@ -55,8 +54,7 @@ async function main(): Promise<void> {
     send({ type: 'setup-failed', message: (e as Error)?.stack ?? String(e) });
     return;
   }
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), `caldera-fuzz-${name}-`));
-  process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
+  const root = workDir('cases');
   process.on('message', (m: CaseRequest) => {
     if (m?.type !== 'case') return;
     const caseDir = path.join(root, String(m.index));

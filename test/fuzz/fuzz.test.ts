@@ -14,6 +14,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TARGETS } from './targets.js';
@@ -34,62 +36,77 @@ const [onlyTarget, onlyCase] = (process.env.CALDERA_FUZZ_ONLY ?? '').split(':');
 
 interface Failure { index: number; kind: string; how: string; message: string }
 
-function startChild(name: string): { child: ChildProcess; stderr: () => string } {
+type Event = ChildMessage | { type: 'exit'; code: number | null; signal: string | null } | { type: 'timeout' };
+
+/** A forked child and an inbox of its messages (kept in order, none lost between waits). */
+function startChild(name: string, tmp: string): { child: ChildProcess; next: (ms: number) => Promise<Event>; stderr: () => string } {
   const child = fork(CHILD, [name, String(SEED)], {
-    env: { ...process.env, CALDERA_FUZZ_CHILD: '1' },
+    env: { ...process.env, CALDERA_FUZZ_CHILD: '1', CALDERA_FUZZ_TMP: tmp },
     execArgv: [`--max-old-space-size=${HEAP_MB}`],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-  return { child, stderr: () => err };
-}
-
-/** Wait for the child's next message, its exit, or the timeout. */
-function next(child: ChildProcess, ms: number): Promise<ChildMessage | { type: 'exit'; code: number | null; signal: string | null } | { type: 'timeout' }> {
-  return new Promise((resolve) => {
-    const onMessage = (m: ChildMessage): void => { cleanup(); resolve(m); };
-    const onExit = (code: number | null, signal: string | null): void => { cleanup(); resolve({ type: 'exit', code, signal }); };
-    const timer = setTimeout(() => { cleanup(); resolve({ type: 'timeout' }); }, ms);
-    const cleanup = (): void => { clearTimeout(timer); child.off('message', onMessage); child.off('exit', onExit); };
-    child.on('message', onMessage);
-    child.on('exit', onExit);
-  });
+  const inbox: Event[] = [];
+  let wake: (() => void) | null = null;
+  const push = (e: Event): void => { inbox.push(e); wake?.(); };
+  child.on('message', (m: ChildMessage) => push(m));
+  child.on('exit', (code, signal) => push({ type: 'exit', code, signal }));
+  /** The child's next message, its exit, or a timeout. */
+  const next = async (ms: number): Promise<Event> => {
+    if (inbox.length === 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => { wake = null; resolve(); }, ms);
+        wake = () => { clearTimeout(timer); wake = null; resolve(); };
+      });
+    }
+    return inbox.shift() ?? { type: 'timeout' };
+  };
+  return { child, next, stderr: () => err };
 }
 
 async function runTarget(name: string, indices: number[]): Promise<{ results: CaseResult[]; failures: Failure[] }> {
   const results: CaseResult[] = [];
   const failures: Failure[] = [];
   let queue = [...indices];
-  while (queue.length > 0) {
-    const { child, stderr } = startChild(name);
-    const ready = await next(child, SETUP_TIMEOUT_MS);
-    if (ready.type !== 'ready') {
+  // The children's files live here, removed at the end (a child killed on a hang cleans nothing).
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `caldera-fuzz-${name}-`));
+  try {
+    while (queue.length > 0) {
+      fs.rmSync(tmp, { recursive: true, force: true });
+      fs.mkdirSync(tmp);
+      const { child, next, stderr } = startChild(name, tmp);
+      const ready = await next(SETUP_TIMEOUT_MS);
+      if (ready.type !== 'ready') {
+        child.kill('SIGKILL');
+        throw new Error(`fuzz ${name}: the child did not start (${JSON.stringify(ready)}) ${stderr()}`);
+      }
+      let restart = false;
+      while (queue.length > 0 && !restart) {
+        const index = queue.shift()!;
+        child.send({ type: 'case', index });
+        let how = '(before the mutation)';
+        let r = await next(CASE_TIMEOUT_MS);
+        while (r.type === 'mutated') {
+          how = r.how;
+          r = await next(CASE_TIMEOUT_MS);
+        }
+        if (r.type === 'result') {
+          results.push(r);
+          if (r.outcome === 'bug') failures.push({ index, kind: 'not an InputError / not one line', how: r.how, message: r.message });
+          else if (r.rssMb > MAX_RSS_MB) failures.push({ index, kind: `memory: RSS ${r.rssMb.toFixed(0)} MB`, how: r.how, message: r.message });
+        } else {
+          const kind = r.type === 'timeout' ? `hang: no answer in ${CASE_TIMEOUT_MS} ms` : `crash: exit ${'code' in r ? r.code : '?'} signal ${'signal' in r ? r.signal : '?'}`;
+          failures.push({ index, kind, how, message: stderr().slice(-1500) });
+          restart = true;
+        }
+      }
       child.kill('SIGKILL');
-      throw new Error(`fuzz ${name}: the child did not start (${JSON.stringify(ready)}) ${stderr()}`);
+      await new Promise((r) => (child.exitCode !== null || child.signalCode !== null ? r(null) : child.once('exit', r)));
+      if (!restart) queue = [];
     }
-    let restart = false;
-    while (queue.length > 0 && !restart) {
-      const index = queue.shift()!;
-      child.send({ type: 'case', index });
-      let how = '(before the mutation)';
-      let r = await next(child, CASE_TIMEOUT_MS);
-      while (r.type === 'mutated') {
-        how = r.how;
-        r = await next(child, CASE_TIMEOUT_MS);
-      }
-      if (r.type === 'result') {
-        results.push(r);
-        if (r.outcome === 'bug') failures.push({ index, kind: 'not an InputError / not one line', how: r.how, message: r.message });
-        else if (r.rssMb > MAX_RSS_MB) failures.push({ index, kind: `memory: RSS ${r.rssMb.toFixed(0)} MB`, how: r.how, message: r.message });
-      } else {
-        const kind = r.type === 'timeout' ? `hang: no answer in ${CASE_TIMEOUT_MS} ms` : `crash: exit ${'code' in r ? r.code : '?'} signal ${'signal' in r ? r.signal : '?'}`;
-        failures.push({ index, kind, how, message: stderr().slice(-1500) });
-        restart = true;
-      }
-    }
-    child.kill('SIGKILL');
-    if (!restart) queue = [];
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
   return { results, failures };
 }

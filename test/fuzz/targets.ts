@@ -17,6 +17,20 @@ import { decodePng, encodePng } from '../../src/io/png.js';
 import { readDataset, readManifest, shardFileName } from '../../src/data/dataset.js';
 import { mutateBytes, mutateBytesStacked, mutateJson, mutateNpy, mutatePng, mutateTiff, mutateZip, type Mutated } from './mutate.js';
 
+/**
+ * Where a target keeps its files: the folder the parent test gave the child (and removes after,
+ * so a child killed on a hang leaves nothing behind), else a new temporary folder.
+ */
+function workDir(name: string): string {
+  const root = process.env.CALDERA_FUZZ_TMP;
+  if (root) {
+    const d = path.join(root, name);
+    fs.mkdirSync(d, { recursive: true });
+    return d;
+  }
+  return fs.mkdtempSync(path.join(os.tmpdir(), `caldera-fuzz-${name}-`));
+}
+
 export interface Target {
   readonly name: string;
   /** Share of the cases. */
@@ -203,9 +217,8 @@ const dataset: Target = {
   name: 'dataset', weight: 7,
   async setup() {
     const { synthesise } = await import('../../src/data/generate.js');
-    datasetDir = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-fuzz-ds-'));
+    datasetDir = workDir('dataset-base');
     await synthesise({ outDir: datasetDir, count: 4, seed: 5, classes: ['dyke', 'sill', 'none'], terrain: { kind: 'procedural' }, shardSize: 2, workers: 1, scene: { size: 32 } });
-    process.on('exit', () => fs.rmSync(datasetDir, { recursive: true, force: true }));
   },
   async run(rng, caseDir) {
     const dir = path.join(caseDir, 'ds');
@@ -260,11 +273,10 @@ const model: Target = {
     const { buildNetwork } = await import('../../src/engine/network.js');
     const { saveModel } = await import('../../src/engine/io-handler.js');
     await initBackend();
-    modelDir = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-fuzz-model-'));
+    modelDir = workDir('model-base');
     const m = buildNetwork({ inputChannels: 1, width: 32, height: 32, variant: 'tiny', seed: 1 });
     await saveModel(m, modelDir, { calderaModel: { channelFormat: 'w', inputSize: 32 } });
     m.dispose();
-    process.on('exit', () => fs.rmSync(modelDir, { recursive: true, force: true }));
   },
   async run(rng, caseDir) {
     const { loadModel, readModelMetadata } = await import('../../src/engine/io-handler.js');
@@ -289,5 +301,7 @@ const model: Target = {
     });
   },
 };
+
+export { workDir };
 
 export const TARGETS: readonly Target[] = [npy, npz, geotiff, hgt, png, dataset, model];
