@@ -131,3 +131,30 @@ test('unknown layer classes and wrong-typed manifests are one-line InputErrors',
   }
   model.dispose();
 });
+
+test('topologies tfjs would loop on or allocate gigabytes for are refused first (found by the fuzz harness)', async () => {
+  const dir = tmpDir();
+  const model = buildNetwork({ inputChannels: 1, width: 32, height: 32, variant: 'tiny', seed: 3 });
+  await saveModel(model, dir);
+  const jsonPath = path.join(dir, 'model.json');
+  const good = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
+  const layers = good.modelTopology.config.layers as any[];
+  const conv = layers.findIndex((l) => l.class_name === 'Conv2D');
+  const withInbound = layers.findIndex((l) => (l.inbound_nodes ?? []).length > 0);
+  const cases: [(j: any) => void, RegExp][] = [
+    [(j) => { j.modelTopology.config.layers[withInbound].inbound_nodes[0][0][0] = 'no_such_layer'; }, /takes its input from 'no_such_layer'/],
+    [(j) => { j.modelTopology.config.layers[withInbound].inbound_nodes[0] = []; }, /inbound node is not a non-empty list/],
+    [(j) => { delete j.modelTopology.config.layers[withInbound].name; }, /has no name/],
+    [(j) => { j.modelTopology.config.layers[withInbound].inbound_nodes[0][0][1] = 5; }, /can never be built/],
+    [(j) => { j.modelTopology.config.layers[conv].config.filters = 1000000; }, /more than the weights file holds/],
+  ];
+  for (const [edit, re] of cases) {
+    const bad = structuredClone(good);
+    edit(bad);
+    fs.writeFileSync(jsonPath, JSON.stringify(bad));
+    const t0 = Date.now();
+    await assert.rejects(loadModel(dir), (e: Error) => e.name === 'InputError' && !e.message.includes('\n') && re.test(e.message));
+    assert.ok(Date.now() - t0 < 3000, `${re}: ${Date.now() - t0} ms`);
+  }
+  model.dispose();
+});

@@ -274,3 +274,18 @@ test('bounded LZW and PackBits decoders: round trips, output capped, junk is an 
     assert.ok(packBitsDecode(junk, 1000).length <= 1000);
   }
 });
+
+test('predict on a float GeoTIFF whose header claims LZW: one line, exit 2, in seconds (was: abort after 22 s, 2.2 GB)', async () => {
+  const { fileURLToPath } = await import('node:url');
+  const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+  await withDir(async (dir) => {
+    const f = path.join(dir, 'liar.geo.diff_pha.tif');
+    fs.writeFileSync(f, patchTag(encodeGeoTiff(ramp(600, 500, (x, y) => Math.sin(x / 9) * 3 + y * 1e-3), GEO), 259, 5));
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [main, 'predict', f], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /liar\.geo\.diff_pha\.tif: corrupt image data \(LZW code/);
+    assert.ok(Date.now() - t0 < 30_000);
+  });
+});
