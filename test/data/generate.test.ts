@@ -106,4 +106,5 @@ test('a DEM of noise: one InputError (no stack), and no manifest left to block a
   // With shards written, other settings are refused, saying which and what to do.
   await assert.rejects(synthesise({ ...small, seed: 5, outDir: out, workers: 1 }),
     (e: unknown) => e instanceof InputError && /other settings \(seed: 42 → 5\); rerun with the same options to finish or extend it, or choose another --out, or delete it/.test(e.message));
+  for (const d of [dem, out, stale]) fs.rmSync(d, { recursive: true, force: true });
 });
