@@ -13,12 +13,18 @@
  *   shard-00000.json        per-sample labels and every source / atmosphere parameter
  * A shard is complete when its .npz exists (written last, atomically); channel formats are made
  * at read time (channels.ts), so one dataset serves every channel study.
+ *
+ * Reading validates the schema once, here: `readManifest` checks every field of manifest.json
+ * (types, ranges, shard files inside the folder, no shard listed twice or overlapping another) and
+ * `readShard` checks the arrays' shapes and every sample of the sidecar, so what comes out is
+ * well-formed and a bad file is one InputError naming the file and the field.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { readNpz, writeNpz } from '../io/npz.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
+import { checkRegularFile, oneLine, readInputTextSync } from '../io/input-file.js';
 import { CLASS_NAMES, type ClassName } from '../core/classes.js';
 import type { Scene, SceneMeta } from '../synth/scene.js';
 import { type CentreBox } from '../core/box.js';
@@ -104,17 +110,124 @@ export function writeManifest(dir: string, m: Manifest): void {
   writeFileAtomicSync(manifestPath(dir), JSON.stringify(m, null, 1) + '\n');
 }
 
+/** A value's kind for messages: null, an array, an object, a string "…", or the number. */
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'missing';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  if (typeof v === 'string') return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`.replace(/[\r\n]/g, ' ');
+  return String(v);
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Field checks that throw one InputError: `<file>: <field> must be <what>, got <value>`. */
+class Fields {
+  constructor(private readonly file: string) {}
+  fail(field: string, what: string, v: unknown): never {
+    throw new InputError(`${this.file}: ${field} must be ${what}, got ${describe(v)}`);
+  }
+  object(v: unknown, field: string): Record<string, unknown> {
+    if (!isObject(v)) this.fail(field, 'an object', v);
+    return v;
+  }
+  array(v: unknown, field: string): unknown[] {
+    if (!Array.isArray(v)) this.fail(field, 'an array', v);
+    return v;
+  }
+  string(v: unknown, field: string): string {
+    if (typeof v !== 'string') this.fail(field, 'a string', v);
+    return v;
+  }
+  int(v: unknown, field: string, min: number): number {
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) this.fail(field, min === 1 ? 'a positive integer' : min === 0 ? 'an integer >= 0' : 'an integer', v);
+    return v;
+  }
+  finite(v: unknown, field: string, min = -Infinity): number {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) this.fail(field, min === 0 ? 'a finite number >= 0' : 'a finite number', v);
+    return v;
+  }
+  positive(v: unknown, field: string): number {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) this.fail(field, 'a finite number > 0', v);
+    return v;
+  }
+  className(v: unknown, field: string): ClassName {
+    if (typeof v !== 'string' || !(CLASS_NAMES as readonly string[]).includes(v)) this.fail(field, `one of ${CLASS_NAMES.join(', ')}`, v);
+    return v as ClassName;
+  }
+}
+
+function validateSettings(f: Fields, v: unknown): DatasetSettings {
+  const s = f.object(v, 'settings');
+  f.int(s.seed, 'settings.seed', -Number.MAX_SAFE_INTEGER);
+  f.int(s.count, 'settings.count', 1);
+  f.int(s.shardSize, 'settings.shardSize', 1);
+  const classes = f.array(s.classes, 'settings.classes');
+  if (classes.length === 0) f.fail('settings.classes', 'a non-empty array', classes);
+  classes.forEach((c, i) => f.className(c, `settings.classes[${i}]`));
+  f.int(s.size, 'settings.size', 1);
+  f.positive(s.spacingM, 'settings.spacingM');
+  const dem = f.object(s.dem, 'settings.dem');
+  if (dem.kind !== 'procedural') {
+    if (dem.kind !== 'srtm' && dem.kind !== 'geotiff') f.fail('settings.dem.kind', '"procedural", "srtm" or "geotiff"', dem.kind);
+    f.string(dem.path, 'settings.dem.path');
+    f.array(dem.volcanoes, 'settings.dem.volcanoes').forEach((x, i) => f.string(x, `settings.dem.volcanoes[${i}]`));
+  }
+  f.object(s.scene, 'settings.scene');
+  return s as unknown as DatasetSettings;
+}
+
+/** Check a parsed manifest.json (`file` names it in messages); returns it typed. */
+export function validateManifest(raw: unknown, file: string): Manifest {
+  const f = new Fields(file);
+  const m = f.object(raw, 'the manifest');
+  if (m.format !== DATASET_FORMAT) throw new InputError(`${file}: format ${describe(m.format)} is not ${DATASET_FORMAT}`);
+  if (m.createdBy !== undefined) f.string(m.createdBy, 'createdBy');
+  if (typeof m.complete !== 'boolean') f.fail('complete', 'true or false', m.complete);
+  const settings = validateSettings(f, m.settings);
+  const shards = f.array(m.shards, 'shards');
+  const files = new Map<string, number>();
+  const ranges: { start: number; end: number; k: number }[] = [];
+  shards.forEach((v, k) => {
+    const s = f.object(v, `shards[${k}]`);
+    const name = f.string(s.file, `shards[${k}].file`);
+    // A plain file name in the dataset folder: no directories, no way out of the folder.
+    if (name !== path.basename(name) || name.includes('\\') || name.includes('\0') || name === '.' || name === '..' || !name.endsWith('.npz')) {
+      f.fail(`shards[${k}].file`, 'a .npz file name inside the dataset folder (no directories)', name);
+    }
+    const prev = files.get(name);
+    if (prev !== undefined) throw new InputError(`${file}: shards[${k}] lists ${name} again (already shards[${prev}])`);
+    files.set(name, k);
+    const start = f.int(s.start, `shards[${k}].start`, 0);
+    const count = f.int(s.count, `shards[${k}].count`, 1);
+    if (start + count > settings.count) {
+      throw new InputError(`${file}: shards[${k}] holds samples ${start}..${start + count - 1}, past settings.count ${settings.count}`);
+    }
+    ranges.push({ start, end: start + count, k });
+  });
+  ranges.sort((a, b) => a.start - b.start);
+  for (let i = 1; i < ranges.length; i++) {
+    if (ranges[i]!.start < ranges[i - 1]!.end) {
+      throw new InputError(`${file}: shards[${ranges[i]!.k}] and shards[${ranges[i - 1]!.k}] overlap (samples from ${ranges[i]!.start})`);
+    }
+  }
+  return m as unknown as Manifest;
+}
+
 export function readManifest(dir: string): Manifest {
   const p = manifestPath(dir);
   if (!fs.existsSync(p)) throw new InputError(`${dir}: not a caldera dataset (no manifest.json)`);
-  let m: Manifest;
+  const text = readInputTextSync(p, { maxBytes: 64 << 20 });
+  let raw: unknown;
   try {
-    m = JSON.parse(fs.readFileSync(p, 'utf8')) as Manifest;
+    raw = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${p}: corrupt manifest (${(e as Error).message})`);
+    throw new InputError(`${p}: corrupt manifest (${oneLine((e as Error).message)})`);
   }
-  if (m.format !== DATASET_FORMAT) throw new InputError(`${p}: format '${String(m.format)}' is not ${DATASET_FORMAT}`);
-  return m;
+  return validateManifest(raw, p);
 }
 
 /** One sample's layers, as read back from a shard: the scene plus its index in the dataset. */
@@ -128,23 +241,75 @@ function expectArray<T>(arrays: Record<string, { data: unknown; shape: number[] 
   return a as { data: T; shape: number[] };
 }
 
-/** Read every sample of one shard. */
-export function readShard(dir: string, info: ShardInfo, spacingM = 90): Sample[] {
+function validateBox(f: Fields, v: unknown, field: string): CentreBox | null {
+  if (v === null) return null;
+  const b = f.object(v, field);
+  f.finite(b.x, `${field}.x`);
+  f.finite(b.y, `${field}.y`);
+  f.finite(b.halfWidth, `${field}.halfWidth`, 0);
+  f.finite(b.halfHeight, `${field}.halfHeight`, 0);
+  return { x: b.x as number, y: b.y as number, halfWidth: b.halfWidth as number, halfHeight: b.halfHeight as number };
+}
+
+/** The fields of a sample's meta that readers use; the rest is provenance, kept as written. */
+function validateMeta(f: Fields, v: unknown, field: string): SceneMeta {
+  const m = f.object(v, field);
+  f.string(m.terrain, `${field}.terrain`);
+  f.finite(m.headingDeg, `${field}.headingDeg`);
+  if (m.pass !== 'asc' && m.pass !== 'desc') f.fail(`${field}.pass`, '"asc" or "desc"', m.pass);
+  if (m.snr !== null && m.snr !== undefined) f.finite(m.snr, `${field}.snr`);
+  if (m.source !== null && m.source !== undefined) f.string(f.object(m.source, `${field}.source`).kind, `${field}.source.kind`);
+  return m as unknown as SceneMeta;
+}
+
+/** Check a parsed shard sidecar (`file` names it): `count` samples, indices start.., each well-formed. */
+export function validateSidecar(raw: unknown, file: string, info: ShardInfo): SampleRecord[] {
+  const f = new Fields(file);
+  const samples = f.array(f.object(raw, 'the sidecar').samples, 'samples');
+  if (samples.length !== info.count) {
+    throw new InputError(`${file}: has ${samples.length} samples, the manifest says ${info.count}`);
+  }
+  return samples.map((v, j) => {
+    const field = `samples[${j}]`;
+    const r = f.object(v, field);
+    if (r.index !== info.start + j) f.fail(`${field}.index`, String(info.start + j), r.index);
+    return {
+      index: info.start + j,
+      className: f.className(r.className, `${field}.className`),
+      box: validateBox(f, r.box, `${field}.box`),
+      meta: validateMeta(f, r.meta, `${field}.meta`),
+    };
+  });
+}
+
+/** The layers readShard uses (the others, class/box/index, repeat the sidecar and are not read). */
+const LAYERS = ['los', 'defo', 'dem', 'coherence', 'mask'] as const;
+
+/** Read every sample of one shard; `size`, when given, is the dataset's sample size (checked). */
+export function readShard(dir: string, info: ShardInfo, spacingM = 90, size?: number): Sample[] {
   const file = path.join(dir, info.file);
-  const arrays = readNpz(file);
+  checkRegularFile(file);
+  const arrays = readNpz(file, { keys: LAYERS });
   const los = expectArray(arrays, 'los', Float32Array, file);
   const defo = expectArray(arrays, 'defo', Float32Array, file);
   const dem = expectArray(arrays, 'dem', Float32Array, file);
   const coh = expectArray(arrays, 'coherence', Uint8Array, file);
   const mask = expectArray(arrays, 'mask', Uint8Array, file);
   const [n, h, w] = los.shape as [number, number, number];
-  if (h !== w || n !== info.count) throw new InputError(`${file}: expected ${info.count} square samples, found shape ${los.shape.join('x')}`);
-  let records: SampleRecord[];
-  try {
-    records = (JSON.parse(fs.readFileSync(file.replace(/\.npz$/, '.json'), 'utf8')) as { samples: SampleRecord[] }).samples;
-  } catch (e) {
-    throw new InputError(`${file}: cannot read its labels (${(e as Error).message})`);
+  if (los.shape.length !== 3 || h !== w || n !== info.count || (size !== undefined && h !== size)) {
+    throw new InputError(`${file}: expected ${info.count} square samples${size !== undefined ? ` of ${size} px` : ''}, found shape ${los.shape.join('x')}`);
   }
+  for (const [key, a] of [['defo', defo], ['dem', dem], ['coherence', coh], ['mask', mask]] as const) {
+    if (a.shape.join('x') !== los.shape.join('x')) throw new InputError(`${file}: array '${key}' has shape ${a.shape.join('x')}, 'los' has ${los.shape.join('x')}`);
+  }
+  const sidecar = file.replace(/\.npz$/, '.json');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readInputTextSync(sidecar, { maxBytes: 256 << 20 }));
+  } catch (e) {
+    throw new InputError(`${file}: cannot read its labels (${oneLine((e as Error).message)})`);
+  }
+  const records = validateSidecar(raw, sidecar, info);
   const px = h * w;
   const out: Sample[] = [];
   for (let j = 0; j < n; j++) {
@@ -164,7 +329,7 @@ export function readShard(dir: string, info: ShardInfo, spacingM = 90): Sample[]
 /** Iterate over all samples of a dataset, shard by shard. */
 export function* readDataset(dir: string): Generator<Sample> {
   const m = readManifest(dir);
-  for (const s of m.shards) yield* readShard(dir, s, m.settings.spacingM);
+  for (const s of m.shards) yield* readShard(dir, s, m.settings.spacingM, m.settings.size);
 }
 
 /** Count of samples in the shards listed as written. */

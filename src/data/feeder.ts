@@ -134,7 +134,7 @@ export class DatasetReader {
     const k = this.shardOf(index);
     let samples = this.cache.get(k);
     if (!samples) {
-      samples = readShard(this.dir, this.manifest.shards[k]!, this.manifest.settings.spacingM);
+      samples = readShard(this.dir, this.manifest.shards[k]!, this.manifest.settings.spacingM, this.manifest.settings.size);
       this.cache.set(k, samples);
       while (this.cache.size > this.keepShards) this.cache.delete(this.cache.keys().next().value as number);
     } else {

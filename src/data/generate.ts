@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
 import { ensureWritableDir } from '../io/atomic.js';
+import { cleanStaleTemps, lockDir } from '../io/run-dir.js';
 import { DEFAULT_SCENE_CONFIG, generateScene, type Scene, type SceneConfig, type TerrainProvider } from '../synth/scene.js';
 import { type ClassName } from '../core/classes.js';
 import { createSpectralCache, spectralSizeFor, type SpectralCache } from '../synth/atmosphere.js';
@@ -46,6 +47,23 @@ export function sceneConfig(over: Partial<SceneConfig> | undefined): SceneConfig
   return { ...DEFAULT_SCENE_CONFIG, ...(over ?? {}) };
 }
 
+/**
+ * Sample i of a dataset, with a scene that cannot be made from the user's DEM as an InputError
+ * (the DEM is the user's input: a tile of noise or of water gives no viable scene; from the
+ * procedural terrain it would be a bug).
+ */
+function sampleScene(i: number, settings: DatasetSettings, terrain: TerrainProvider, cfg: SceneConfig, cache: SpectralCache): Scene {
+  try {
+    return sceneForIndex(i, settings.seed, settings.classes, terrain, cfg, cache);
+  } catch (e) {
+    const msg = (e as Error)?.message ?? '';
+    if (settings.dem.kind === 'procedural' || !/^no viable /.test(msg)) throw e;
+    const where = settings.dem.volcanoes.length ? ` around ${settings.dem.volcanoes.join(', ')}` : '';
+    throw new InputError(`${settings.dem.path}: sample ${i}: ${msg.replace(/ \(is the terrain mostly water\?\)$/, '')} on this DEM${where}; ` +
+      'is it real elevation data in metres (not noise, not mostly water)? Check the DEM or choose other --volcanoes', { cause: e });
+  }
+}
+
 /** Generate the samples of shard k and write it. Used inline and by the worker. */
 export function makeShard(dir: string, settings: DatasetSettings, cfg: SceneConfig, terrain: TerrainProvider, k: number, onSample?: () => void): ShardInfo {
   const start = k * settings.shardSize;
@@ -53,10 +71,21 @@ export function makeShard(dir: string, settings: DatasetSettings, cfg: SceneConf
   const scenes: Scene[] = [];
   const cache = createSpectralCache(spectralSizeFor(cfg.size, cfg.size));
   for (let i = start; i < start + n; i++) {
-    scenes.push(sceneForIndex(i, settings.seed, settings.classes, terrain, cfg, cache));
+    scenes.push(sampleScene(i, settings, terrain, cfg, cache));
     onSample?.();
   }
   return writeShard(dir, k, start, scenes);
+}
+
+/** The settings that differ between an existing dataset and this run, as 'key: old → new'. */
+function settingsDifferences(a: unknown, b: unknown, prefix = ''): string[] {
+  const isObj = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (isObj(a) && isObj(b)) {
+    const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+    return keys.flatMap((k) => settingsDifferences(a[k], b[k], prefix ? `${prefix}.${k}` : k));
+  }
+  const ja = JSON.stringify(a), jb = JSON.stringify(b);
+  return ja === jb ? [] : [`${prefix}: ${ja ?? 'unset'} → ${jb ?? 'unset'}`];
 }
 
 function validate(o: SynthOptions): void {
@@ -70,6 +99,17 @@ function validate(o: SynthOptions): void {
 export async function synthesise(o: SynthOptions, onProgress: (p: SynthProgress) => void = () => {}): Promise<Manifest> {
   validate(o);
   ensureWritableDir(o.outDir);
+  // One writer per dataset folder; then clear the temp files of killed runs.
+  const lock = lockDir(o.outDir, 'caldera synth');
+  try {
+    cleanStaleTemps(o.outDir);
+    return await synthesiseLocked(o, onProgress);
+  } finally {
+    lock.release();
+  }
+}
+
+async function synthesiseLocked(o: SynthOptions, onProgress: (p: SynthProgress) => void): Promise<Manifest> {
   const cfg = sceneConfig(o.scene);
   const shardSize = o.shardSize ?? 100;
   // Build the terrain once here too: it validates the DEM before any worker starts.
@@ -81,13 +121,23 @@ export async function synthesise(o: SynthOptions, onProgress: (p: SynthProgress)
   };
   const nShards = Math.ceil(o.count / shardSize);
   let shards: ShardInfo[] = [];
+  // Complete shards only (a shard is complete when its .npz exists); a lone sidecar is rewritten.
+  const hasShardFiles = (): boolean => fs.readdirSync(o.outDir).some((f) => /^shard-.*\.npz$/.test(f));
   if (fs.existsSync(manifestPath(o.outDir))) {
     const old = readManifest(o.outDir);
-    if (JSON.stringify(old.settings) !== JSON.stringify(settings)) {
-      throw new InputError(`${o.outDir} holds a dataset made with other settings; choose another output folder or delete it`);
-    }
     shards = old.shards.filter((s) => fs.existsSync(path.join(o.outDir, s.file)));
-  } else if (fs.readdirSync(o.outDir).some((f) => f.startsWith('shard-'))) {
+    const diffs = settingsDifferences(old.settings, settings);
+    if (diffs.length > 0) {
+      // A manifest without a single written shard (a run that failed before its first shard was
+      // done, e.g. on a bad DEM) holds nothing: a rerun with corrected settings replaces it.
+      if (shards.length > 0 || hasShardFiles()) {
+        throw new InputError(`${o.outDir} holds a dataset made with other settings (${diffs.slice(0, 4).join('; ')}${diffs.length > 4 ? '; …' : ''}); ` +
+          'rerun with the same options to finish or extend it, or choose another output folder, or delete it');
+      }
+      shards = [];
+      fs.rmSync(manifestPath(o.outDir));
+    }
+  } else if (hasShardFiles()) {
     throw new InputError(`${o.outDir} has shard files but no manifest.json; choose another output folder or empty it`);
   }
   const have = new Set(shards.map((s) => s.file));
@@ -97,7 +147,9 @@ export async function synthesise(o: SynthOptions, onProgress: (p: SynthProgress)
     shards.sort((a, b) => a.start - b.start);
     writeManifest(o.outDir, { format: DATASET_FORMAT, createdBy: 'caldera synth', settings, shards, complete });
   };
-  save(todo.length === 0);
+  // The manifest is written once a shard exists (or is already there): a run that fails before
+  // its first shard (a bad DEM, bad settings) leaves nothing that would block a corrected rerun.
+  if (shards.length > 0) save(todo.length === 0);
   let done = resumed;
   onProgress({ done, total: o.count, resumed });
   const tick = (): void => { done++; onProgress({ done, total: o.count, resumed }); };

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../core/errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { oneLine, readInputFileSync, readInputTextSync } from '../io/input-file.js';
 import { loadModel, saveModel } from './io-handler.js';
 
 export const STATE_JSON = 'state.json';
@@ -25,6 +26,28 @@ export interface OptimizerRecord {
   readonly bytes: number;
   readonly sha256: string;
   readonly specs: tf.io.WeightsManifestEntry[];
+  /**
+   * Scalar state the optimizer's getWeights leaves out, exactly (float32 values are exact in
+   * JSON): Adam's running β1^t and β2^t. tfjs' setWeights recomputes them as pow(β, t), which
+   * differs in the last bits from the product accumulated step by step, so without them a resumed
+   * run drifts from the uninterrupted one at ~1e-8.
+   */
+  readonly scalars?: Record<string, number>;
+}
+
+/** Optimizer fields that hold scalar running state as variables (tfjs AdamOptimizer, AdamaxOptimizer). */
+const SCALAR_STATE = ['accBeta1', 'accBeta2'] as const;
+
+interface ScalarVariable { dataSync(): ArrayLike<number>; assign(t: tf.Tensor): void; size: number }
+
+function scalarState(optimizer: tf.Optimizer): Partial<Record<(typeof SCALAR_STATE)[number], ScalarVariable>> {
+  const o = optimizer as unknown as Record<string, unknown>;
+  const out: Partial<Record<(typeof SCALAR_STATE)[number], ScalarVariable>> = {};
+  for (const k of SCALAR_STATE) {
+    const v = o[k] as Partial<ScalarVariable> | undefined;
+    if (v && typeof v.assign === 'function' && typeof v.dataSync === 'function' && v.size === 1) out[k] = v as ScalarVariable;
+  }
+  return out;
 }
 
 export interface CheckpointFile<S> {
@@ -50,7 +73,8 @@ export async function saveCheckpoint<S>(dir: string, model: tf.LayersModel, opti
     const { data, specs } = await tf.io.encodeWeights(named);
     const bytes = new Uint8Array(data);
     await writeFileAtomic(path.join(tmp, OPTIMIZER_BIN), bytes);
-    optimizerRecord = { className: optimizer.getClassName(), bytes: bytes.byteLength, sha256: sha256(bytes), specs };
+    const scalars = Object.fromEntries(Object.entries(scalarState(optimizer)).map(([k, v]) => [k, v.dataSync()[0]!]));
+    optimizerRecord = { className: optimizer.getClassName(), bytes: bytes.byteLength, sha256: sha256(bytes), specs, scalars };
   }
   const file: CheckpointFile<S> = { version: 1, savedAt: new Date().toISOString(), optimizer: optimizerRecord, state };
   await writeFileAtomic(path.join(tmp, STATE_JSON), JSON.stringify(file));
@@ -61,6 +85,16 @@ export async function saveCheckpoint<S>(dir: string, model: tf.LayersModel, opti
   }
   fs.renameSync(tmp, dir);
   fs.rmSync(old, { recursive: true, force: true });
+}
+
+function validOptimizerRecord(r: unknown): r is OptimizerRecord {
+  if (r === null || typeof r !== 'object' || Array.isArray(r)) return false;
+  const o = r as Record<string, unknown>;
+  return typeof o.className === 'string' && typeof o.bytes === 'number' && typeof o.sha256 === 'string' && Array.isArray(o.specs) &&
+    o.specs.every((s) => s !== null && typeof s === 'object' && typeof (s as Record<string, unknown>).name === 'string' &&
+      typeof (s as Record<string, unknown>).dtype === 'string' && Array.isArray((s as Record<string, unknown>).shape) &&
+      ((s as Record<string, unknown>).shape as unknown[]).every((x) => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0)) &&
+    (o.scalars === undefined || (o.scalars !== null && typeof o.scalars === 'object'));
 }
 
 /** The directory holding the last complete checkpoint (`dir`, else `dir.old`), or null. */
@@ -83,18 +117,21 @@ export interface LoadedCheckpoint<S> {
 export async function loadCheckpoint<S>(dir: string): Promise<LoadedCheckpoint<S> | null> {
   const d = findCheckpoint(dir);
   if (!d) return null;
+  const statePath = path.join(d, STATE_JSON);
   let file: CheckpointFile<S>;
   try {
-    file = JSON.parse(fs.readFileSync(path.join(d, STATE_JSON), 'utf8')) as CheckpointFile<S>;
+    file = JSON.parse(readInputTextSync(statePath, { maxBytes: 256 << 20 })) as CheckpointFile<S>;
   } catch (e) {
-    throw new InputError(`${path.join(d, STATE_JSON)}: corrupt checkpoint state (${(e as Error).message})`);
+    throw new InputError(`${statePath}: corrupt checkpoint state (${oneLine((e as Error).message)})`);
   }
-  if (file.version !== 1) throw new InputError(`${path.join(d, STATE_JSON)}: unknown checkpoint version ${String(file.version)}`);
+  if (file === null || typeof file !== 'object' || Array.isArray(file)) throw new InputError(`${statePath}: corrupt checkpoint state (not an object)`);
+  if (file.version !== 1) throw new InputError(`${statePath}: unknown checkpoint version ${String(file.version)}`);
+  if (file.optimizer !== null && !validOptimizerRecord(file.optimizer)) throw new InputError(`${statePath}: corrupt optimizer record`);
   let optimizerBytes: Uint8Array | null = null;
   if (file.optimizer) {
     const p = path.join(d, OPTIMIZER_BIN);
     if (!fs.existsSync(p)) throw new InputError(`${p}: missing (the checkpoint's state.json refers to it)`);
-    optimizerBytes = new Uint8Array(fs.readFileSync(p));
+    optimizerBytes = new Uint8Array(readInputFileSync(p));
     if (optimizerBytes.byteLength !== file.optimizer.bytes || sha256(optimizerBytes) !== file.optimizer.sha256) {
       throw new InputError(`${p}: size or checksum differs from ${STATE_JSON} (corrupt checkpoint)`);
     }
@@ -111,8 +148,18 @@ export async function loadCheckpoint<S>(dir: string): Promise<LoadedCheckpoint<S
         throw new InputError(`${d}: the checkpoint holds ${rec.className} state, not ${optimizer.getClassName()}`);
       }
       const buf = optimizerBytes.buffer.slice(optimizerBytes.byteOffset, optimizerBytes.byteOffset + optimizerBytes.byteLength) as ArrayBuffer;
-      const map = tf.io.decodeWeights(buf, rec.specs);
+      let map: tf.NamedTensorMap;
+      try {
+        map = tf.io.decodeWeights(buf, rec.specs);
+      } catch (e) {
+        throw new InputError(`${path.join(d, OPTIMIZER_BIN)}: does not match its specs in ${STATE_JSON} (${(e as Error).message})`, { cause: e });
+      }
       await optimizer.setWeights(rec.specs.map((s) => ({ name: s.name.slice(s.name.indexOf(':') + 1), tensor: map[s.name]! })));
+      const vars = scalarState(optimizer);
+      for (const [k, v] of Object.entries(rec.scalars ?? {})) {
+        const target = vars[k as keyof typeof vars];
+        if (target && typeof v === 'number' && Number.isFinite(v)) tf.tidy(() => target.assign(tf.scalar(v)));
+      }
     },
   };
 }

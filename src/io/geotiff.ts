@@ -5,13 +5,16 @@
  * Georeference follows GDAL: `west`/`north` are the outer edge of the top-left pixel and pixel
  * (col, row) covers west + col*dLon .. west + (col+1)*dLon; `dLat` is negative for north-up grids.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { fromArrayBuffer } from 'geotiff';
 import type { Raster } from '../core/raster.js';
 import { InputError } from '../core/errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { readInputFile } from './input-file.js';
+import { registerBoundedTiffDecoders } from './tiff-codecs.js';
+
+registerBoundedTiffDecoders();
 
 /** Affine, axis-aligned grid: pixel (col, row) has its top-left corner at (west + col*dLon, north + row*dLat). */
 export interface GeoTransform {
@@ -61,18 +64,14 @@ export interface GeoTiffRead {
 const USER_DEFINED = 32767;
 
 function fail(name: string, problem: string, cause?: unknown): never {
-  throw new InputError(`${name}: ${problem}`, cause === undefined ? undefined : { cause });
+  // One short line whatever the file holds (a corrupt tag can make a "number" thousands of values long).
+  const p = problem.replace(/\s+/g, ' ');
+  throw new InputError(`${name}: ${p.length > 400 ? `${p.slice(0, 400)}…` : p}`, cause === undefined ? undefined : { cause });
 }
 
 /** Read a single-band GeoTIFF file. */
 export async function readGeoTiff(filePath: string, opts: GeoTiffReadOptions = {}): Promise<GeoTiffRead> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.promises.readFile(filePath);
-  } catch (e) {
-    fail(filePath, `cannot read (${(e as Error).message})`, e);
-  }
-  return decodeGeoTiff(bytes, path.basename(filePath), opts);
+  return decodeGeoTiff(await readInputFile(filePath), path.basename(filePath), opts);
 }
 
 /** Decode GeoTIFF bytes; `name` is used in error messages. */
@@ -86,6 +85,11 @@ export async function decodeGeoTiff(bytes: Uint8Array, name = 'geotiff', opts: G
     fail(name, `not a readable TIFF (${(e as Error).message})`, e);
   }
   const fd = image.getFileDirectory() as Record<string, unknown>;
+  // Tags the reader needs, before the geotiff package reads them (it assumes they are there).
+  for (const [tag, label] of [['ImageWidth', 'ImageWidth'], ['ImageLength', 'ImageLength'], ['BitsPerSample', 'BitsPerSample']] as const) {
+    if (fd[tag] === undefined) fail(name, `corrupt TIFF: no ${label} tag`);
+  }
+  if (typeof (fd.BitsPerSample as ArrayLike<number>).length !== 'number') fail(name, 'corrupt TIFF: BitsPerSample is not a list');
   const width = image.getWidth();
   const height = image.getHeight();
   const bands = image.getSamplesPerPixel();
@@ -99,7 +103,7 @@ export async function decodeGeoTiff(bytes: Uint8Array, name = 'geotiff', opts: G
   const sampleFormat = sampleFormatOf(image.getSampleFormat(band) as number | undefined);
   const bitsPerSample = Number(image.getBitsPerSample(band));
   checkSampleType(name, sampleFormat, bitsPerSample);
-  checkChunks(name, fd, bytes.length);
+  checkLayout(name, fd, width, height, bands, image.isTiled, bytes.length);
 
   const keys = (image.getGeoKeys() ?? {}) as Record<string, unknown>;
   const { epsg, geographic } = crsOf(keys);
@@ -144,17 +148,91 @@ function checkSampleType(name: string, fmt: SampleFormat, bits: number): void {
   if (!ok) fail(name, `unsupported sample type ${fmt}${bits} (supported: float32/64, int8/16/32, uint8/16/32)`);
 }
 
-/** Every strip or tile must lie inside the file: catches truncated downloads before decoding. */
-function checkChunks(name: string, fd: Record<string, unknown>, fileLength: number): void {
-  const offsets = (fd.TileOffsets ?? fd.StripOffsets) as ArrayLike<number> | undefined;
-  const counts = (fd.TileByteCounts ?? fd.StripByteCounts) as ArrayLike<number> | undefined;
-  if (!offsets || !counts || offsets.length !== counts.length) {
-    fail(name, 'corrupt TIFF: missing or inconsistent strip/tile offsets');
+/** The largest raster read (pixels): 2^27 = 134 M (e.g. 11585 x 11585); a LiCSAR frame is ~25 M. */
+export const MAX_TIFF_PIXELS = 2 ** 27;
+
+/**
+ * How many decoded bytes each stored byte can give, per TIFF compression: what the scheme can
+ * reach at best (DEFLATE ~1032:1; LZW ~2560:1 for 12-bit codes of the longest strings; PackBits
+ * 64:1), with a margin. LERC (34887) has no useful bound (a constant tile is a few bytes).
+ */
+const MAX_EXPANSION: Record<number, { name: string; ratio: number | null }> = {
+  1: { name: 'uncompressed', ratio: 1 },
+  5: { name: 'LZW', ratio: 4096 },
+  8: { name: 'Deflate', ratio: 1040 },
+  32946: { name: 'Deflate', ratio: 1040 },
+  32773: { name: 'PackBits', ratio: 128 },
+  34887: { name: 'LERC', ratio: null },
+};
+
+/** A tag value for a message: a number, or the first few of a list. */
+function short(v: unknown): string {
+  if (v !== null && typeof v === 'object' && 'length' in v) {
+    const a = Array.from(v as ArrayLike<unknown>);
+    return `[${a.slice(0, 4).join(',')}${a.length > 4 ? `,… (${a.length} values)` : ''}]`;
   }
-  for (let i = 0; i < offsets.length; i++) {
-    const end = Number(offsets[i]) + Number(counts[i]);
-    if (end > fileLength) {
-      fail(name, `truncated: image data needs ${end} bytes, file has ${fileLength}`);
+  return String(v);
+}
+
+function posInt(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v > 0;
+}
+
+/**
+ * Before any decoding: the raster size, the strip/tile grid and the compression must be
+ * possible, every strip or tile must lie inside the file, and each must hold enough bytes for
+ * what it decodes to (exactly, uncompressed; within the scheme's best ratio, compressed). So a
+ * header that claims a huge raster, or compression on data that is not compressed, is refused
+ * in one line instead of decoding (the work and memory are bounded by the file's size).
+ */
+function checkLayout(name: string, fd: Record<string, unknown>, width: number, height: number, bands: number,
+  tiled: boolean, fileLength: number): void {
+  if (!posInt(width) || !posInt(height)) fail(name, `corrupt TIFF: image size ${short(width)}x${short(height)}`);
+  if (width * height > MAX_TIFF_PIXELS) {
+    fail(name, `${width}x${height} pixels is more than the ${MAX_TIFF_PIXELS} this reader accepts (corrupt header, or cut the raster first)`);
+  }
+  const compression = fd.Compression === undefined ? 1 : Number(fd.Compression);
+  const scheme = MAX_EXPANSION[compression];
+  if (!scheme) fail(name, `TIFF compression ${compression} is not supported (uncompressed, LZW, Deflate, PackBits, LERC)`);
+  const planar = fd.PlanarConfiguration === undefined ? 1 : Number(fd.PlanarConfiguration);
+  if (planar !== 1 && planar !== 2) fail(name, `corrupt TIFF: PlanarConfiguration ${planar}`);
+  const bits = Array.from((fd.BitsPerSample ?? []) as ArrayLike<number>, Number);
+  if (!posInt(bands) || bits.length !== bands || bits.some((b) => !(b === 8 || b === 16 || b === 32 || b === 64))) {
+    fail(name, `corrupt or unsupported TIFF: ${bands} samples per pixel with bits per sample [${bits.slice(0, 8).join(', ')}]`);
+  }
+  const tw = tiled ? fd.TileWidth : width;
+  const th = tiled ? fd.TileLength : Math.min(Number(fd.RowsPerStrip ?? height), height);
+  if (!posInt(tw) || !posInt(th)) fail(name, `corrupt TIFF: ${tiled ? 'tile' : 'strip'} size ${String(tw)}x${String(th)}`);
+  const offsets = (tiled ? fd.TileOffsets : fd.StripOffsets) as ArrayLike<number> | undefined;
+  const counts = (tiled ? fd.TileByteCounts : fd.StripByteCounts) as ArrayLike<number> | undefined;
+  const across = Math.ceil(width / tw);
+  const down = Math.ceil(height / th);
+  const planes = planar === 2 ? bands : 1;
+  const chunks = across * down * planes;
+  if (!offsets || !counts || offsets.length !== counts.length || offsets.length < chunks) {
+    fail(name, `corrupt TIFF: ${offsets?.length ?? 0} ${tiled ? 'tile' : 'strip'} offsets and ${counts?.length ?? 0} byte counts for ${chunks} ${tiled ? 'tiles' : 'strips'}`);
+  }
+  const pixelBytes = bits.map((b) => b / 8);
+  const chunkPixelBytes = planar === 2 ? pixelBytes : [pixelBytes.reduce((a, b) => a + b, 0)];
+  if (width * height * chunkPixelBytes.reduce((a, b) => a + b, 0) > 2 ** 31 - 1) {
+    fail(name, `${width}x${height} pixels of ${bands} bands is more than 2 GiB decoded; cut the raster or extract a band first`);
+  }
+  const kind = tiled ? 'tile' : 'strip';
+  for (let i = 0; i < chunks; i++) {
+    const off = Number(offsets[i]);
+    const cnt = Number(counts[i]);
+    if (!Number.isInteger(off) || !Number.isInteger(cnt) || off < 0 || cnt < 0) fail(name, `corrupt TIFF: ${kind} ${i} at ${off}, ${cnt} bytes`);
+    const end = off + cnt;
+    if (end > fileLength) fail(name, `truncated: image data needs ${end} bytes, file has ${fileLength}`);
+    if (scheme.ratio === null) continue;
+    const row = Math.floor((i % (across * down)) / across);
+    const rows = tiled ? th : Math.min(th, height - row * th);
+    const need = tw * rows * chunkPixelBytes[planar === 2 ? Math.floor(i / (across * down)) : 0]!;
+    if (need > cnt * scheme.ratio + (scheme.ratio > 1 ? 64 : 0)) {
+      fail(name, scheme.ratio === 1
+        ? `truncated or corrupt: ${kind} ${i} holds ${cnt} bytes, its ${tw}x${rows} pixels need ${need}`
+        : `corrupt: ${kind} ${i} holds ${cnt} bytes, which ${scheme.name} cannot expand to the ${need} its ${tw}x${rows} pixels need ` +
+          '(wrong compression in the header?)');
     }
   }
 }

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import type { Raster } from '../core/raster.js';
 import { InputError } from '../core/errors.js';
 import type { GeoTransform } from './geotiff.js';
+import { checkRegularFile, readInputFileSync } from './input-file.js';
 
 export const HGT_VOID = -32768;
 
@@ -79,14 +80,19 @@ export function parseHgtName(fileName: string): HgtTileId {
   return { lat: lat === 0 ? 0 : lat, lon: lon === 0 ? 0 : lon };
 }
 
+function tileSizeOf(length: number, name: string): number {
+  const size = SIZES.find((s) => s * s * 2 === length);
+  if (size === undefined) {
+    const expect = SIZES.map((s) => `${s * s * 2} bytes (${s}x${s} int16)`).join(' or ');
+    throw new InputError(`${path.basename(name)}: expected ${expect}, got ${length}; truncated or not a .hgt tile`);
+  }
+  return size;
+}
+
 /** Decode the bytes of a tile; `name` is used for the corner and in messages. */
 export function decodeHgt(bytes: Uint8Array, name: string): HgtTile {
   const tile = parseHgtName(name);
-  const size = SIZES.find((s) => s * s * 2 === bytes.length);
-  if (size === undefined) {
-    const expect = SIZES.map((s) => `${s * s * 2} bytes (${s}x${s} int16)`).join(' or ');
-    throw new InputError(`${path.basename(name)}: expected ${expect}, got ${bytes.length}; truncated or not a .hgt tile`);
-  }
+  const size = tileSizeOf(bytes.length, name);
   const n = size * size;
   const data = new Int16Array(n);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -98,13 +104,9 @@ export function decodeHgt(bytes: Uint8Array, name: string): HgtTile {
 export function readHgt(filePath: string): HgtTile {
   const base = path.basename(filePath);
   parseHgtName(base); // bad names fail before the read
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(filePath);
-  } catch (e) {
-    throw new InputError(`${filePath}: cannot read (${(e as Error).message})`, { cause: e });
-  }
-  return decodeHgt(bytes, base);
+  // A size no tile has: say so without reading it.
+  tileSizeOf(checkRegularFile(filePath).size, base);
+  return decodeHgt(readInputFileSync(filePath), base);
 }
 
 /** The `.hgt` tiles in a directory (not recursive), sorted by name. */

@@ -1,11 +1,12 @@
 /**
  * NumPy `.npy` arrays (format spec: numpy/lib/format.py, "NEP 1").
  * Writes version 1.0 (2.0 only when the header would not fit in 64 KiB); reads 1.0, 2.0 and 3.0.
- * C order only; little- and big-endian numeric dtypes.
+ * Writes C order; reads C and Fortran order (what `np.asfortranarray` saves), returned in C order;
+ * little- and big-endian numeric dtypes.
  */
-import * as fs from 'node:fs';
 import { InputError } from '../core/errors.js';
 import { writeFileAtomicSync } from './atomic.js';
+import { readInputFileSync } from './input-file.js';
 
 export type NpyDtype =
   | 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'bool';
@@ -133,6 +134,12 @@ function swapBytes(src: Uint8Array, size: number): Uint8Array<ArrayBuffer> {
   return out;
 }
 
+/** Header text for a message: printable, short (the header is the file's, not ours). */
+function clip(s: string): string {
+  const t = s.replace(/[^\x20-\x7e]/g, '?');
+  return t.length > 80 ? `${t.slice(0, 80)}…` : t;
+}
+
 interface NpyHeader {
   descr: string;
   fortranOrder: boolean;
@@ -168,12 +175,12 @@ function parseHeader(bytes: Uint8Array, name: string): NpyHeader {
     if (/['"]descr['"]\s*:\s*\[/.test(text)) {
       throw new InputError(`${name}: structured (record) dtypes are not supported`);
     }
-    throw new InputError(`${name}: cannot parse .npy header ${JSON.stringify(text.trim())}`);
+    throw new InputError(`${name}: cannot parse .npy header ${JSON.stringify(clip(text.trim()))}`);
   }
   const dims = shape[1]!.split(',').map((s) => s.trim()).filter((s) => s.length > 0)
     .map((s) => Number(s.replace(/L$/, '')));
   if (dims.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new InputError(`${name}: bad shape (${shape[1]}) in .npy header`);
+    throw new InputError(`${name}: bad shape (${clip(shape[1]!)}) in .npy header`);
   }
   return { descr: descr[1]!, fortranOrder: fortran[1] === 'True', shape: dims, dataOffset: prefix + headerLen };
 }
@@ -183,7 +190,7 @@ function parseDescr(descr: string, name: string): { dtype: NpyDtype; littleEndia
   const kind = m ? (m[2] === '?' ? 'b1' : m[2]!) : '';
   const dtype = (Object.keys(DTYPES) as NpyDtype[]).find((k) => DTYPES[k].kind === kind);
   if (!m || !dtype) {
-    throw new InputError(`${name}: unsupported dtype '${descr}' (supported: float32, float64, int8, uint8, ` +
+    throw new InputError(`${name}: unsupported dtype '${clip(descr)}' (supported: float32, float64, int8, uint8, ` +
       'int16, uint16, int32, uint32, bool)');
   }
   const order = m[1]!;
@@ -194,15 +201,13 @@ function parseDescr(descr: string, name: string): { dtype: NpyDtype; littleEndia
 /** Decode `.npy` bytes. `name` (a file name) is used in error messages. */
 export function decodeNpy(bytes: Uint8Array, name = 'npy'): DecodedNpy {
   const h = parseHeader(bytes, name);
-  if (h.fortranOrder) {
-    throw new InputError(`${name}: Fortran-order arrays are not supported (save with np.ascontiguousarray)`);
-  }
   const { dtype, littleEndian } = parseDescr(h.descr, name);
   const info = DTYPES[dtype];
   const count = h.shape.reduce((a, b) => a * b, 1);
   const need = count * info.size;
   const have = bytes.length - h.dataOffset;
-  if (have < need) {
+  // Compare before any allocation: a header can claim any shape.
+  if (!(have >= need)) {
     throw new InputError(`${name}: truncated .npy data: expected ${need} bytes for shape ` +
       `(${h.shape.join(', ')}) ${h.descr}, got ${have}`);
   }
@@ -210,18 +215,42 @@ export function decodeNpy(bytes: Uint8Array, name = 'npy'): DecodedNpy {
   // Copy into a fresh buffer: aligned for the typed array, and not sharing the caller's bytes.
   const raw = info.size > 1 && littleEndian !== HOST_LITTLE_ENDIAN ? swapBytes(src, info.size) : new Uint8Array(src);
   const data = new info.ctor(raw.buffer, 0, count);
-  return { data, shape: h.shape, dtype };
+  return { data: h.fortranOrder && h.shape.length > 1 ? fortranToC(data, h.shape) : data, shape: h.shape, dtype };
+}
+
+/**
+ * The same array in C order: `src` holds it in Fortran order (first index fastest). Walks the
+ * output in C order with an odometer over the indices, stepping the Fortran offset along.
+ */
+export function fortranToC<T extends NpyTypedArray>(src: T, shape: readonly number[]): T {
+  const out = new (src.constructor as new (n: number) => T)(src.length);
+  const nd = shape.length;
+  if (src.length === 0) return out;
+  const fStride: number[] = [];
+  let s = 1;
+  for (let k = 0; k < nd; k++) { fStride.push(s); s *= shape[k]!; }
+  const idx = new Float64Array(nd);
+  const last = nd - 1;
+  const lastLen = shape[last]!;
+  const lastStride = fStride[last]!;
+  let base = 0; // Fortran offset of (idx[0..last-1], 0)
+  for (let o = 0; o < out.length; o += lastLen) {
+    for (let j = 0, f = base; j < lastLen; j++, f += lastStride) out[o + j] = src[f]!;
+    // Advance idx[0..last-1] like an odometer (C order: the axis before last moves fastest).
+    for (let k = last - 1; k >= 0; k--) {
+      idx[k]++;
+      base += fStride[k]!;
+      if (idx[k]! < shape[k]!) break;
+      base -= fStride[k]! * shape[k]!;
+      idx[k] = 0;
+    }
+  }
+  return out;
 }
 
 /** Read a `.npy` file. */
 export function readNpy(filePath: string): DecodedNpy {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(filePath);
-  } catch (e) {
-    throw new InputError(`${filePath}: cannot read (${(e as Error).message})`, { cause: e });
-  }
-  return decodeNpy(bytes, filePath);
+  return decodeNpy(readInputFileSync(filePath), filePath);
 }
 
 /** Write a `.npy` file atomically. */

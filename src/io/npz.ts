@@ -2,9 +2,9 @@
  * NumPy `.npz` archives: a ZIP of `.npy` files, one per key (what `np.savez` and
  * `np.savez_compressed` write and `np.load` reads).
  */
-import * as fs from 'node:fs';
 import { InputError } from '../core/errors.js';
 import { writeFileAtomicSync } from './atomic.js';
+import { readInputFileSync } from './input-file.js';
 import { decodeNpy, encodeNpy, type DecodedNpy, type NdArray } from './npy.js';
 import { decodeZip, encodeZip } from './zip.js';
 
@@ -30,26 +30,28 @@ export function encodeNpz(record: Readonly<Record<string, NdArray>>, opts: NpzWr
   return encodeZip(entries, opts.level !== undefined ? { level: opts.level } : {});
 }
 
+export interface NpzReadOptions {
+  /** Decode only these arrays (the others are not even inflated); missing ones are simply absent. Default: all. */
+  readonly keys?: readonly string[];
+}
+
 /** Decode `.npz` bytes into arrays keyed by member name without `.npy`; other members are ignored. */
-export function decodeNpz(bytes: Uint8Array, name = 'npz'): Record<string, DecodedNpy> {
+export function decodeNpz(bytes: Uint8Array, name = 'npz', opts: NpzReadOptions = {}): Record<string, DecodedNpy> {
   const out: Record<string, DecodedNpy> = {};
-  for (const entry of decodeZip(bytes, name)) {
-    if (!entry.name.endsWith('.npy')) continue;
+  const wanted = opts.keys ? new Set(opts.keys.map((k) => `${k}.npy`)) : null;
+  const include = (n: string): boolean => n.endsWith('.npy') && (wanted === null || wanted.has(n));
+  for (const entry of decodeZip(bytes, name, { include })) {
     const key = entry.name.slice(0, -'.npy'.length);
-    out[key] = decodeNpy(entry.data, `${name}:${entry.name}`);
+    if (Object.prototype.hasOwnProperty.call(out, key)) throw new InputError(`${name}: array '${key}' is in the archive twice`);
+    // defineProperty: a member named __proto__.npy must not become the object's prototype.
+    Object.defineProperty(out, key, { value: decodeNpy(entry.data, `${name}:${entry.name}`), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
 
-/** Read a `.npz` file. */
-export function readNpz(filePath: string): Record<string, DecodedNpy> {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(filePath);
-  } catch (e) {
-    throw new InputError(`${filePath}: cannot read (${(e as Error).message})`, { cause: e });
-  }
-  return decodeNpz(bytes, filePath);
+/** Read a `.npz` file (a regular file; see {@link decodeNpz} for `keys`). */
+export function readNpz(filePath: string, opts: NpzReadOptions = {}): Record<string, DecodedNpy> {
+  return decodeNpz(readInputFileSync(filePath), filePath, opts);
 }
 
 /** Write a `.npz` file atomically. */

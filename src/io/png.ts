@@ -156,6 +156,9 @@ export function encodePng(image: PixelImage, options: EncodeOptions = {}): Uint8
   return out;
 }
 
+/** The largest image decodePng accepts (pixels). */
+export const MAX_PNG_PIXELS = 2 ** 27;
+
 /**
  * Decode an 8-bit, non-interlaced greyscale, grey+alpha, RGB or RGBA PNG. Throws InputError for
  * anything else (palette, 16-bit, interlaced) and for corrupt files (bad signature, CRC, length).
@@ -174,7 +177,9 @@ export function decodePng(bytes: Uint8Array, name = 'PNG'): DecodedPng {
   while (pos < bytes.length) {
     if (pos + 12 > bytes.length) throw new InputError(`${name}: truncated chunk header at byte ${pos}`);
     const len = dv.getUint32(pos);
-    const type = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!, bytes[pos + 6]!, bytes[pos + 7]!);
+    const raw4 = String.fromCharCode(bytes[pos + 4]!, bytes[pos + 5]!, bytes[pos + 6]!, bytes[pos + 7]!);
+    // Chunk types are four ASCII letters; anything else is shown in hex (a message stays one line).
+    const type = /^[A-Za-z]{4}$/.test(raw4) ? raw4 : `0x${Buffer.from(bytes.subarray(pos + 4, pos + 8)).toString('hex')}`;
     if (pos + 12 + len > bytes.length) throw new InputError(`${name}: truncated ${type} chunk at byte ${pos}`);
     const crc = dv.getUint32(pos + 8 + len);
     if (crc32(bytes, pos + 4, pos + 8 + len) !== crc) throw new InputError(`${name}: bad CRC in ${type} chunk at byte ${pos}`);
@@ -204,13 +209,18 @@ export function decodePng(bytes: Uint8Array, name = 'PNG'): DecodedPng {
   if (!channels) throw new InputError(`${name}: missing IHDR chunk`);
   if (!sawEnd) throw new InputError(`${name}: missing IEND chunk (truncated file?)`);
   if (idat.length === 0) throw new InputError(`${name}: missing IDAT chunk`);
+  const stride = width * channels;
+  // Bound inflation by what the header says the image is (and the image by a sane size).
+  const rawBytes = (stride + 1) * height;
+  if (width * height > MAX_PNG_PIXELS || rawBytes > 2 ** 31 - 1) {
+    throw new InputError(`${name}: ${width}x${height} pixels is more than the ${MAX_PNG_PIXELS} this reader accepts`);
+  }
   let raw: Uint8Array;
   try {
-    raw = inflateSync(Buffer.concat(idat));
+    raw = inflateSync(Buffer.concat(idat), { maxOutputLength: rawBytes });
   } catch (e) {
     throw new InputError(`${name}: corrupt image data (${(e as Error).message})`, { cause: e });
   }
-  const stride = width * channels;
   if (raw.length < (stride + 1) * height) {
     throw new InputError(`${name}: image data has ${raw.length} bytes, expected ${(stride + 1) * height}`);
   }

@@ -32,6 +32,10 @@ const SIG_EOCD = 0x06054b50;
 const SIG_EOCD64 = 0x06064b50;
 const SIG_EOCD64_LOCATOR = 0x07064b50;
 const U32_MAX = 0xffffffff;
+/** DEFLATE's largest expansion is 258 bytes per 2 bits (~1032:1); a little more for headers. */
+const MAX_DEFLATE_RATIO = 1040;
+/** The largest entry extracted (a Buffer's limit). */
+const MAX_ENTRY_BYTES = 2 ** 31 - 1;
 // Fixed DOS timestamp 1980-01-01 00:00 so that the same arrays give the same bytes.
 const DOS_TIME = 0;
 const DOS_DATE = (0 << 9) | (1 << 5) | 1;
@@ -207,6 +211,9 @@ function readCentralDirectory(bytes: Uint8Array, name: string): CentralRecord[] 
     const nameLen = dv.getUint16(o + 28, true);
     const extraLen = dv.getUint16(o + 30, true);
     const commentLen = dv.getUint16(o + 32, true);
+    if (o + 46 + nameLen + extraLen + commentLen > bytes.length) {
+      throw new InputError(`${name}: corrupt ZIP central directory (entry ${i} runs past the end of the file)`);
+    }
     const nameBytes = bytes.subarray(o + 46, o + 46 + nameLen);
     const rec: CentralRecord = {
       name: new TextDecoder(flags & 0x0800 ? 'utf-8' : 'latin1').decode(nameBytes),
@@ -240,12 +247,27 @@ function extract(bytes: Uint8Array, rec: CentralRecord, name: string): Uint8Arra
   const body = bytes.subarray(start, end);
   let data: Uint8Array;
   if (rec.method === 0) {
+    if (rec.size !== rec.compSize) {
+      throw new InputError(`${name}: stored entry '${rec.name}' is ${rec.compSize} bytes, directory says ${rec.size}`);
+    }
     data = new Uint8Array(body);
   } else if (rec.method === 8) {
+    // Bound the work and memory by the declared size, and the declared size by what DEFLATE can
+    // expand the stored bytes to (at most ~1032:1), before inflating anything.
+    if (rec.size > MAX_DEFLATE_RATIO * rec.compSize + 1024) {
+      throw new InputError(`${name}: entry '${rec.name}' claims ${rec.size} bytes from ${rec.compSize} compressed, ` +
+        'more than DEFLATE can hold (corrupt archive)');
+    }
+    if (rec.size > MAX_ENTRY_BYTES) {
+      throw new InputError(`${name}: entry '${rec.name}' is ${rec.size} bytes, more than the ${MAX_ENTRY_BYTES} this reader accepts`);
+    }
     try {
-      data = zlib.inflateRawSync(body);
+      data = zlib.inflateRawSync(body, { maxOutputLength: Math.max(1, rec.size) });
     } catch (e) {
-      throw new InputError(`${name}: corrupt DEFLATE data in '${rec.name}' (${(e as Error).message})`, { cause: e });
+      const big = (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError;
+      throw new InputError(big
+        ? `${name}: entry '${rec.name}' inflates to more than the ${rec.size} bytes the directory says (corrupt archive)`
+        : `${name}: corrupt DEFLATE data in '${rec.name}' (${(e as Error).message})`, { cause: e });
     }
   } else {
     throw new InputError(`${name}: entry '${rec.name}' uses compression method ${rec.method}; ` +
@@ -263,9 +285,15 @@ export function listZip(bytes: Uint8Array, name = 'zip'): string[] {
   return readCentralDirectory(bytes, name).map((r) => r.name);
 }
 
-/** Read every file entry of a ZIP archive (directories skipped), checking CRC-32. */
-export function decodeZip(bytes: Uint8Array, name = 'zip'): ZipEntry[] {
+export interface ZipReadOptions {
+  /** Extract only the entries whose names this accepts (others are never inflated). Default: all. */
+  readonly include?: (entryName: string) => boolean;
+}
+
+/** Read the file entries of a ZIP archive (directories skipped), checking CRC-32. */
+export function decodeZip(bytes: Uint8Array, name = 'zip', opts: ZipReadOptions = {}): ZipEntry[] {
+  const include = opts.include ?? (() => true);
   return readCentralDirectory(bytes, name)
-    .filter((r) => !r.name.endsWith('/'))
+    .filter((r) => !r.name.endsWith('/') && include(r.name))
     .map((r) => ({ name: r.name, data: extract(bytes, r, name) }));
 }

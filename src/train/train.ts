@@ -23,6 +23,7 @@ import type * as tfTypes from '@tensorflow/tfjs';
 import { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
 import { ensureWritableDir, writeFileAtomic } from '../io/atomic.js';
+import { cleanStaleTemps, lockDir } from '../io/run-dir.js';
 import { encodePng } from '../io/png.js';
 import { readManifest } from '../data/dataset.js';
 import { channelCount, type ChannelFormat } from '../data/channels.js';
@@ -352,6 +353,17 @@ export async function train(o: TrainOptions): Promise<TrainResult> {
   let config = normaliseConfig(o.config);
   validateConfig(config);
   ensureWritableDir(o.outDir);
+  // One run per folder at a time; then clear what killed runs left (temp files of dead PIDs).
+  const lock = lockDir(o.outDir, 'caldera train');
+  try {
+    cleanStaleTemps(o.outDir);
+    return await trainLocked(tf, o, config);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainLocked(tf: typeof tfTypes, o: TrainOptions, config: TrainConfig): Promise<TrainResult> {
   const ckptDir = path.join(o.outDir, CHECKPOINT_DIR);
   const loaded = await loadCheckpointIfAny(ckptDir, o.resume === true);
   if (loaded) {
@@ -543,7 +555,29 @@ async function loadCheckpointIfAny(dir: string, resume: boolean): Promise<Awaite
     }
     return null;
   }
-  return loadCheckpoint<TrainState>(dir);
+  const loaded = await loadCheckpoint<TrainState>(dir);
+  if (loaded) {
+    const problem = trainStateProblem(loaded.state);
+    if (problem) {
+      loaded.model.dispose();
+      throw new InputError(`${path.join(loaded.dir, 'state.json')}: corrupt run state (${problem})`);
+    }
+  }
+  return loaded;
+}
+
+/** What is wrong with a checkpoint's run state, or null. */
+function trainStateProblem(s: unknown): string | null {
+  if (s === null || typeof s !== 'object' || Array.isArray(s)) return 'not an object';
+  const o = s as Record<string, unknown>;
+  const count = (k: string): boolean => typeof o[k] === 'number' && Number.isSafeInteger(o[k]) && (o[k] as number) >= 0;
+  for (const k of ['epoch', 'step', 'imagesSeen']) if (!count(k)) return `${k} must be an integer >= 0`;
+  if (typeof o.elapsedSeconds !== 'number' || !Number.isFinite(o.elapsedSeconds)) return 'elapsedSeconds must be a number';
+  if (!Array.isArray(o.history) || o.history.length !== o.epoch || !o.history.every((r) => r !== null && typeof r === 'object')) return 'history must list one record per finished epoch';
+  const c = o.config as Record<string, unknown> | null;
+  if (c === null || typeof c !== 'object' || Array.isArray(c) || c.source === null || typeof c.source !== 'object') return 'config must be an object with a source';
+  if (o.commands !== undefined && !(Array.isArray(o.commands) && o.commands.every((x) => typeof x === 'string'))) return 'commands must be a list of strings';
+  return null;
 }
 
 /** Pool batches for `requests`, made just in time (cheap: int8 → float32 with a symmetry). */

@@ -81,3 +81,30 @@ test('shards load with plain numpy.load when numpy is available', async (t) => {
   assert.deepEqual(JSON.parse(boxJson), [first.box!.x, first.box!.y, first.box!.halfWidth, first.box!.halfHeight]);
   assert.equal(Number(cls), 2);
 });
+
+test('a DEM of noise: one InputError (no stack), and no manifest left to block a corrected rerun', async () => {
+  const dem = tmp();
+  const noise = Buffer.alloc(1201 * 1201 * 2);
+  let s = 1;
+  for (let i = 0; i < noise.length; i++) { s = (Math.imul(s, 1103515245) + 12345) >>> 0; noise[i] = s >>> 24; }
+  fs.writeFileSync(path.join(dem, 'N40E014.hgt'), noise);
+  const out = tmp();
+  const small = { ...base, count: 3, scene: { size: 64 } };
+  for (const workers of [1, 2]) {
+    await assert.rejects(synthesise({ ...small, outDir: out, workers, terrain: { kind: 'srtm', path: dem, volcanoes: ['Vesuvius'] } }),
+      (e: unknown) => e instanceof InputError && e.message.startsWith(`${dem}: sample 0: `) && /no viable \w+ scene after \d+ attempts on this DEM around Vesuvius/.test(e.message) && !e.message.includes('\n'));
+    assert.deepEqual(fs.readdirSync(out), [], 'nothing written');
+  }
+  // The corrected rerun (procedural terrain) into the same folder just works.
+  const m = await synthesise({ ...small, outDir: out, workers: 1 });
+  assert.equal(m.complete, true);
+  // A manifest from an older failed run (no shard written) with other settings is replaced, not a blocker.
+  const stale = tmp();
+  fs.writeFileSync(path.join(stale, 'manifest.json'), JSON.stringify({ ...readManifest(out), shards: [], complete: false, settings: { ...m.settings, seed: 99 } }));
+  fs.writeFileSync(path.join(stale, 'shard-00000.json'), '{"samples": []}'); // a sidecar whose .npz never came
+  assert.equal((await synthesise({ ...small, outDir: stale, workers: 1 })).complete, true);
+  // With shards written, other settings are refused, saying which and what to do.
+  await assert.rejects(synthesise({ ...small, seed: 5, outDir: out, workers: 1 }),
+    (e: unknown) => e instanceof InputError && /other settings \(seed: 42 → 5\); rerun with the same options to finish or extend it, or choose another output folder, or delete it/.test(e.message));
+  for (const d of [dem, out, stale]) fs.rmSync(d, { recursive: true, force: true });
+});

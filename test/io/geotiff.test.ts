@@ -9,6 +9,9 @@ import {
 } from '../../src/io/geotiff.js';
 import { InputError } from '../../src/core/errors.js';
 import type { Raster } from '../../src/core/raster.js';
+import { spawnSync } from 'node:child_process';
+import { lzwDecode, packBitsDecode } from '../../src/io/tiff-codecs.js';
+import { Rng } from '../../src/core/rng.js';
 
 const REAL_DIR = '/work/shared/real';
 const GEO: GeoTransform = { west: -73.8374, north: -40.8576, dLon: 0.0022222, dLat: -0.0022222 };
@@ -177,4 +180,112 @@ test('real Calbuco LiCSAR-like products read as 636x420 EPSG:4326 float32', { sk
     const again = await decodeGeoTiff(encodeGeoTiff(r.raster, r.geo!, { nodata: NaN }), name);
     assert.deepEqual(Array.from(again.raster.data).map(String), Array.from(r.raster.data).map(String));
   }
+});
+
+/** Set an inline SHORT or LONG tag's (first) value in a little-endian classic TIFF. */
+function patchTag(bytes: Uint8Array, tag: number, value: number): Uint8Array {
+  const out = bytes.slice();
+  const dv = new DataView(out.buffer);
+  const ifd = dv.getUint32(4, true);
+  for (let k = 0; k < dv.getUint16(ifd, true); k++) {
+    const e = ifd + 2 + 12 * k;
+    if (dv.getUint16(e, true) !== tag) continue;
+    const type = dv.getUint16(e + 2, true);
+    const count = dv.getUint32(e + 4, true);
+    const size = type === 3 ? 2 : 4;
+    const at = count * size > 4 ? dv.getUint32(e + 8, true) : e + 8;
+    if (type === 3) dv.setUint16(at, value, true);
+    else dv.setUint32(at, value, true);
+    return out;
+  }
+  throw new Error(`no tag ${tag}`);
+}
+
+test('a header claiming LZW (or Deflate, PackBits) on uncompressed floats is one InputError, fast and small', async () => {
+  const r = ramp(400, 300, (x, y) => Math.sin(x / 7) * 3 + y * 1e-3);
+  for (const tileSize of [undefined, 64]) {
+    const raw = encodeGeoTiff(r, GEO, tileSize ? { tileSize } : {});
+    for (const code of [5, 8, 32773]) {
+      const t0 = Date.now();
+      const rss0 = process.memoryUsage().rss;
+      const bad = patchTag(raw, 259, code);
+      let outcome: string;
+      try {
+        const back = await decodeGeoTiff(bad, 'liar.tif');
+        outcome = `read ${back.raster.width}x${back.raster.height}`;
+      } catch (e) {
+        assert.ok(e instanceof InputError, `compression ${code}: ${(e as Error).stack}`);
+        assert.ok(!e.message.includes('\n'));
+        assert.match(e.message, /^liar\.tif: /);
+        outcome = e.message;
+      }
+      assert.ok(Date.now() - t0 < 3000, `compression ${code} took ${Date.now() - t0} ms (${outcome})`);
+      assert.ok(process.memoryUsage().rss - rss0 < 300e6, `compression ${code} grew memory by ${(process.memoryUsage().rss - rss0) / 1e6} MB`);
+    }
+  }
+  // The same float data really LZW-compressed still reads.
+  const back = await decodeGeoTiff(encodeGeoTiff(r, GEO, { compression: 'lzw' }), 'lzw.tif');
+  assert.deepEqual(Array.from(back.raster.data), Array.from(r.data));
+});
+
+test('impossible sizes are refused before decoding: huge rasters, strips too small for their pixels', async () => {
+  const raw = encodeGeoTiff(ramp(64, 64), GEO);
+  // 1e5 x 1e5 pixels in a 17 kB file.
+  const huge = patchTag(patchTag(raw, 256, 100000), 257, 100000);
+  await assert.rejects(decodeGeoTiff(huge, 'huge.tif'), inputError(/^huge\.tif: .*more than the \d+ this reader accepts/));
+  // 2000 x 64 uncompressed in the bytes of 64 x 64.
+  await assert.rejects(decodeGeoTiff(patchTag(raw, 256, 2000), 'wide.tif'), inputError(/^wide\.tif: (truncated|corrupt)/));
+  // Deflate that would have to expand 64 kB of pixels out of a few bytes per strip.
+  const comp = encodeGeoTiff(ramp(64, 64, () => 0), GEO, { compression: 'deflate' });
+  await assert.rejects(decodeGeoTiff(patchTag(comp, 256, 60000), 'bomb.tif'), inputError(/^bomb\.tif: corrupt: strip \d+ holds \d+ bytes, which Deflate cannot expand/));
+  // Unknown compression, zero tile size.
+  await assert.rejects(decodeGeoTiff(patchTag(raw, 259, 7), 'jpeg.tif'), inputError(/compression 7 is not supported/));
+  await assert.rejects(decodeGeoTiff(patchTag(raw, 278, 0), 'rows.tif'), inputError(/^rows\.tif: corrupt TIFF: strip size/));
+});
+
+test('a FIFO given as a GeoTIFF is refused instead of blocking', async () => {
+  await withDir(async (dir) => {
+    const fifo = path.join(dir, 'pipe.tif');
+    if (spawnSync('mkfifo', [fifo]).status !== 0) return;
+    await assert.rejects(readGeoTiff(fifo), inputError(/pipe\.tif: is a FIFO/));
+  });
+});
+
+test('bounded LZW and PackBits decoders: round trips, output capped, junk is an Error not a hang', () => {
+  const rng = new Rng(7);
+  for (const n of [0, 1, 5, 300, 5000, 70000]) {
+    for (const kind of ['random', 'runs', 'constant']) {
+      const x = new Uint8Array(n).map((_, i) => kind === 'random' ? rng.int(0, 255) : kind === 'runs' ? Math.floor(i / 37) % 5 : 9);
+      const z = lzwEncode(x);
+      assert.deepEqual(lzwDecode(z, n), x, `${kind} ${n}`);
+      assert.equal(lzwDecode(z, Math.floor(n / 2)).length, Math.floor(n / 2), 'output stops at the cap');
+    }
+  }
+  // PackBits: literal run of 3, repeat of 4, the no-op -128.
+  assert.deepEqual(Array.from(packBitsDecode(new Uint8Array([2, 1, 2, 3, 0xfd, 7, 0x80]), 100)), [1, 2, 3, 7, 7, 7, 7]);
+  assert.equal(packBitsDecode(new Uint8Array([0x81, 5]), 10).length, 10, 'a long run is cut at the cap');
+  for (let k = 0; k < 200; k++) {
+    const junk = new Uint8Array(rng.int(1, 400)).map(() => rng.int(0, 255));
+    try {
+      assert.ok(lzwDecode(junk, 1000).length <= 1000);
+    } catch (e) {
+      assert.match((e as Error).message, /LZW code/);
+    }
+    assert.ok(packBitsDecode(junk, 1000).length <= 1000);
+  }
+});
+
+test('predict on a float GeoTIFF whose header claims LZW: one line, exit 2, in seconds (was: abort after 22 s, 2.2 GB)', async () => {
+  const { fileURLToPath } = await import('node:url');
+  const main = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
+  await withDir(async (dir) => {
+    const f = path.join(dir, 'liar.geo.diff_pha.tif');
+    fs.writeFileSync(f, patchTag(encodeGeoTiff(ramp(600, 500, (x, y) => Math.sin(x / 9) * 3 + y * 1e-3), GEO), 259, 5));
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [main, 'predict', f], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, /liar\.geo\.diff_pha\.tif: corrupt image data \(LZW code/);
+    assert.ok(Date.now() - t0 < 30_000);
+  });
 });

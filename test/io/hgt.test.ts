@@ -190,3 +190,20 @@ test('real SRTM3 tiles: Vesuvius height and a seamless edge', { skip: !HAS_REAL 
   const finite = m.raster.data.filter(Number.isFinite).length;
   assert.ok(finite > 0.5 * m.raster.data.length);
 });
+
+test('a tile of the wrong size is refused without reading it; a FIFO named like a tile is refused, not waited on', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-hgt-'));
+  try {
+    const big = path.join(dir, 'N40E014.hgt');
+    fs.writeFileSync(big, '');
+    fs.truncateSync(big, 200e6); // sparse
+    assert.throws(() => readHgt(big), (e: unknown) => e instanceof InputError && /got 200000000; truncated or not a \.hgt tile/.test(e.message));
+    const fifo = path.join(dir, 'N41E014.hgt');
+    if (spawnSync('mkfifo', [fifo]).status === 0) {
+      assert.throws(() => readHgt(fifo), (e: unknown) => e instanceof InputError && /N41E014\.hgt: is a FIFO/.test(e.message));
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -65,10 +65,43 @@ test('npy reads big-endian data and v2 headers', () => {
   assert.deepEqual(b.shape, [1, 2]);
 });
 
-test('npy rejects Fortran order, unsupported dtypes, truncation and junk with InputError', () => {
+test('npy reads Fortran order (np.asfortranarray) into C order, in any number of dimensions', () => {
+  // 2x3 array [[0, 1, 2], [3, 4, 5]] stored column by column.
+  const f2 = new Float32Array([0, 3, 1, 4, 2, 5]);
+  const a = decodeNpy(npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 3), }", new Uint8Array(f2.buffer)), 'f.npy');
+  assert.deepEqual(a.shape, [2, 3]);
+  assert.deepEqual(Array.from(a.data), [0, 1, 2, 3, 4, 5]);
+  // 2x3x4 with value = C index, stored with the first index fastest.
+  const shape = [2, 3, 4];
+  const fort = new Int16Array(24);
+  for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) for (let k = 0; k < 4; k++) fort[i + 2 * j + 6 * k] = i * 12 + j * 4 + k;
+  const b = decodeNpy(npyBytes("{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3, 4), }", new Uint8Array(fort.buffer)), 'g.npy');
+  assert.deepEqual(b.shape, shape);
+  assert.deepEqual(Array.from(b.data), Array.from({ length: 24 }, (_, i) => i));
+  // 1-d and empty arrays are the same in both orders.
+  const c = decodeNpy(npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", new Uint8Array(new Float32Array([7, 8]).buffer)));
+  assert.deepEqual(Array.from(c.data), [7, 8]);
+  const d = decodeNpy(npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (0, 3), }", new Uint8Array(0)));
+  assert.deepEqual(d.shape, [0, 3]);
+});
+
+test('npy: a FIFO (or a directory) given as a file is refused in one line instead of blocking', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-npy-'));
+  try {
+    const fifo = path.join(dir, 'pipe.npy');
+    if (spawnSync('mkfifo', [fifo]).status === 0) {
+      assert.throws(() => readNpy(fifo), (e: unknown) => e instanceof InputError && /pipe\.npy: is a FIFO/.test(e.message) && !e.message.includes('\n'));
+    }
+    assert.throws(() => readNpy(dir), (e: unknown) => e instanceof InputError && /is a directory/.test(e.message));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('npy rejects unsupported dtypes, truncation, impossible shapes and junk with InputError', () => {
   const body = new Uint8Array(16);
-  assert.throws(() => decodeNpy(npyBytes("{'descr': '<f4', 'fortran_order': True, 'shape': (2, 2), }", body), 'x.npy'),
-    (e: unknown) => e instanceof InputError && /x\.npy: Fortran-order/.test(e.message));
+  assert.throws(() => decodeNpy(npyBytes("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999, 99999999999), }", body), 'x.npy'),
+    (e: unknown) => e instanceof InputError && /x\.npy: truncated/.test(e.message));
   assert.throws(() => decodeNpy(npyBytes("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }", body), 'y.npy'),
     (e: unknown) => e instanceof InputError && /y\.npy: unsupported dtype '<c8'/.test(e.message));
   assert.throws(() => decodeNpy(npyBytes("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }", body), 'z.npy'),
@@ -90,12 +123,16 @@ a = np.load(sys.argv[1])
 assert a.dtype == np.float32 and a.shape == (2, 3), (a.dtype, a.shape)
 assert a[1, 2] == 6.5
 np.save(sys.argv[2], np.arange(12, dtype='>f8').reshape(3, 4) * 0.5)
-`, f, g], { encoding: 'utf8' });
+np.save(sys.argv[3], np.asfortranarray(np.arange(24, dtype='<f4').reshape(2, 3, 4)))
+`, f, g, path.join(dir, 'c.npy')], { encoding: 'utf8' });
     assert.equal(py.status, 0, py.stderr);
     const b = readNpy(g);
     assert.equal(b.dtype, 'float64');
     assert.deepEqual(b.shape, [3, 4]);
     assert.equal(b.data[11], 5.5);
+    const c = readNpy(path.join(dir, 'c.npy'));
+    assert.deepEqual(c.shape, [2, 3, 4]);
+    assert.deepEqual(Array.from(c.data), Array.from({ length: 24 }, (_, i) => i));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -119,3 +119,42 @@ np.savez_compressed(os.path.join(d, 'comp.npz'), a=a, b=b, c=c, e=e)
 test('readNpz names the file when it is missing', () => {
   assert.throws(() => readNpz('/nonexistent/q.npz'), (e: unknown) => e instanceof InputError && /q\.npz/.test(e.message));
 });
+
+test('npz: only the arrays asked for are inflated (an unused member is never touched)', () => {
+  const big = new Uint8Array(4 << 20); // 4 MiB of zeros deflates to ~4 KiB
+  const z = encodeNpz({ a: { data: new Float32Array([1, 2]), shape: [2] }, unused: { data: big, shape: [big.length] } }, { compress: ['unused'] });
+  // Corrupt the unused member's deflate stream: reading everything fails, reading 'a' does not look at it.
+  const bad = z.slice();
+  const at = Buffer.from(bad).indexOf(Buffer.from('unused.npy')) + 'unused.npy'.length + 20;
+  for (let i = 0; i < 16; i++) bad[at + i] ^= 0x5a;
+  assert.throws(() => decodeNpz(bad, 'b.npz'), (e: unknown) => e instanceof InputError && /unused\.npy/.test(e.message));
+  const only = decodeNpz(bad, 'b.npz', { keys: ['a'] });
+  assert.deepEqual(Object.keys(only), ['a']);
+  assert.deepEqual(Array.from(only.a!.data), [1, 2]);
+});
+
+test('zip: declared sizes bound inflation; sizes DEFLATE cannot reach are refused before inflating', () => {
+  const data = new Uint8Array(100000).fill(3);
+  const z = encodeZip([{ name: 'x.npy', data }], { compress: true });
+  const dv = new DataView(z.buffer);
+  const cd = Buffer.from(z).lastIndexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02]));
+  // Claim 1 GiB uncompressed from a few hundred bytes: impossible for DEFLATE.
+  const huge = z.slice();
+  new DataView(huge.buffer).setUint32(cd + 24, 1 << 30, true);
+  assert.throws(() => decodeZip(huge, 'h.npz'), (e: unknown) => e instanceof InputError && /more than DEFLATE can hold/.test(e.message));
+  // Claim fewer bytes than the stream holds: inflation stops at the declared size.
+  const small = z.slice();
+  new DataView(small.buffer).setUint32(cd + 24, 1000, true);
+  assert.throws(() => decodeZip(small, 's.npz'), (e: unknown) => e instanceof InputError && /inflates to more than the 1000 bytes/.test(e.message));
+  assert.equal(dv.getUint32(cd + 24, true), 100000);
+});
+
+test('npz: a member named __proto__ does not change the result object', () => {
+  const z = encodeZip([{ name: '__proto__.npy', data: encodeNpz({ a: { data: new Float32Array(1), shape: [1] } }).subarray(0, 0) }]);
+  // An empty member is not a valid .npy: InputError, and Object.prototype is untouched.
+  assert.throws(() => decodeNpz(z, 'p.npz'), InputError);
+  const y = encodeZip([{ name: '__proto__.npy', data: decodeZip(encodeNpz({ a: { data: new Float32Array([5]), shape: [1] } }))[0]!.data }]);
+  const r = decodeNpz(y, 'p.npz');
+  assert.equal(Object.getPrototypeOf(r), Object.prototype);
+  assert.deepEqual(Array.from(r['__proto__']!.data), [5]);
+});

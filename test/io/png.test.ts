@@ -236,3 +236,25 @@ test('an independent Python decoder reads our PNGs; our decoder reads Python-wri
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('decodePng bounds inflation by the header: a decompression bomb or a huge header is refused', () => {
+  const png = encodePng({ width: 4, height: 4, channels: 1, data: new Uint8Array(16) });
+  const withIhdr = (w: number, h: number, idat?: Uint8Array): Uint8Array => {
+    const out = Buffer.from(png);
+    out.writeUInt32BE(w, 16);
+    out.writeUInt32BE(h, 20);
+    out.writeUInt32BE(crc32(out, 12, 29), 29);
+    if (!idat) return out;
+    const pre = out.subarray(0, 33);
+    const chunk = Buffer.alloc(12 + idat.length);
+    chunk.writeUInt32BE(idat.length, 0);
+    chunk.write('IDAT', 4, 'latin1');
+    Buffer.from(idat).copy(chunk, 8);
+    chunk.writeUInt32BE(crc32(chunk, 4, 8 + idat.length), 8 + idat.length);
+    return Buffer.concat([pre, chunk, Buffer.from([0, 0, 0, 0, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82])]);
+  };
+  assert.throws(() => decodePng(withIhdr(100000, 100000), 'huge.png'), (e: unknown) => isInputError(e) && /huge\.png: 100000x100000 pixels is more than/.test((e as Error).message));
+  // 64 MB of zeros behind a 4x4 header: inflation stops at the 20 bytes the header allows.
+  const bomb = zlib.deflateSync(Buffer.alloc(64 << 20));
+  assert.throws(() => decodePng(withIhdr(4, 4, bomb), 'bomb.png'), (e: unknown) => isInputError(e) && /bomb\.png: corrupt image data/.test((e as Error).message));
+});
