@@ -196,8 +196,10 @@ export async function monitor(job: MonitorJob): Promise<MonitorReport> {
     writePng(png, delayFigure(score));
     scoreFiles.push(f, md, png);
   }
+  const stackSources = sources.filter((s) => s.stack);
   const written = writeOutputs(job.outDir, run.state, res, job.rule, { notes: run.notes }, {
     png: job.png ?? true, ...(job.maxPngs !== undefined ? { maxPngs: job.maxPngs } : {}),
+    ...(stackSources.length ? { stackOf: (name: string) => { for (const s of stackSources) { const st = s.stack!(name); if (st) return st; } return null; } } : {}),
   });
   return { run, results: res, written, score, scoreFiles };
 }

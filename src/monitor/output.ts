@@ -16,7 +16,10 @@ import * as path from 'node:path';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { writePng } from '../io/png.js';
 import { linePlot, type Series } from '../io/plot.js';
-import { blit, createCanvas, drawLine, drawText, fillCircle, type Canvas } from '../io/draw.js';
+import { blit, contactSheet, createCanvas, drawLine, drawText, fillCircle, type Canvas, type DrawnBox, type Tile } from '../io/draw.js';
+import { cyclic, wrappedPhaseToRgba } from '../io/colormap.js';
+import { losToPhaseRad } from '../physics/units.js';
+import type { StackData } from './stacks.js';
 import { daysBetween } from '../io/hdf5.js';
 import { epochsOf, findAlerts, type Alert, type AlertRule, type Epoch, type TimelineRow } from './alerts.js';
 import type { MonitorState } from './state.js';
@@ -82,7 +85,7 @@ export function alertsGeoJson(res: readonly TargetResult[], points: ReadonlyMap<
 }
 
 /** The timeline picture of one target. */
-export function timelineFigure(r: TargetResult, rows: readonly TimelineRow[], rule: AlertRule): Canvas {
+export function timelineFigure(r: TargetResult, rows: readonly TimelineRow[], rule: AlertRule, width = 760): Canvas {
   const dates = [...new Set(rows.map((x) => x.dates[1]))].sort();
   const t0 = r.truth?.dates[0] ?? dates[0] ?? '2000-01-01';
   const x = (d: string): number => daysBetween(t0, d);
@@ -116,7 +119,7 @@ export function timelineFigure(r: TargetResult, rows: readonly TimelineRow[], ru
     (truth ? `   truth: ${truth.className}${truth.growth ? ` ${truth.growth}` : ''}` : '');
   const plot = linePlot({
     series, title, xLabel: `days since ${t0}`, yLabel: 'probability', yMin: 0, yMax: 1, xMin: x0 - 2, xMax: x1 + 2,
-    width: 760, height: 380, legend: 'none',
+    width, height: 380, legend: 'none',
   });
   // The legend below the plot (ten entries would hide the curves inside it).
   const entries = series.filter((sr) => sr.name);
@@ -125,7 +128,7 @@ export function timelineFigure(r: TargetResult, rows: readonly TimelineRow[], ru
   const c = createCanvas(plot.width, plot.height + 14 * rowsN + 22, '#ffffff');
   blit(c, plot, 0, 0);
   entries.forEach((e, i) => {
-    const cx = 16 + (i % perRow) * 248, cy = plot.height + 6 + Math.floor(i / perRow) * 14;
+    const cx = 16 + (i % perRow) * Math.floor((width - 16) / perRow), cy = plot.height + 6 + Math.floor(i / perRow) * 14;
     const colour = e.colour ?? '#000000';
     if (e.name === 'acquisition') fillCircle(c, cx + 7, cy, 2.5, colour);
     else if (e.dashed) { drawLine(c, cx, cy, cx + 5, cy, colour, 2); drawLine(c, cx + 9, cy, cx + 14, cy, colour, 2); }
@@ -136,10 +139,57 @@ export function timelineFigure(r: TargetResult, rows: readonly TimelineRow[], ru
   return c;
 }
 
+/**
+ * A synthetic stack at a few epochs: the wrapped cumulative displacement (as the network saw it),
+ * the cumulative answer under each tile, its box (yellow) and the true box once deformation has
+ * begun (white). Epochs: evenly spread, plus the 3 cm crossing and the first alert.
+ */
+export function stackEpochsFigure(st: StackData, r: TargetResult, rows: readonly TimelineRow[], tiles = 6): Canvas {
+  const n = st.cumulativeM.length;
+  const label = st.record.label;
+  const dates = st.record.dates;
+  const keys = new Set<number>([n - 1]);
+  if (label.crossingIndex !== null) keys.add(label.crossingIndex);
+  const raised = r.alerts.map((a) => dates.indexOf(a.raisedDate)).filter((k) => k > 0);
+  if (raised.length) keys.add(raised[0]!);
+  for (let i = 1; keys.size < Math.min(tiles, n - 1) && i <= tiles; i++) keys.add(Math.max(1, Math.round((i * (n - 1)) / tiles)));
+  const epochs = [...keys].sort((a, b) => a - b).slice(0, tiles);
+  const px = st.size * st.size;
+  const out: Tile[] = epochs.map((k) => {
+    const phase = new Float32Array(px);
+    for (let q = 0; q < px; q++) phase[q] = losToPhaseRad(st.cumulativeM[k]![q]!);
+    const image = wrappedPhaseToRgba({ width: st.size, height: st.size, data: phase }, { mask: st.mask });
+    const row = rows.find((x) => x.kind === 'cumulative' && x.dates[1] === dates[k]);
+    const boxes: DrawnBox[] = [];
+    const tb = label.box;
+    if (tb && label.onsetIndex !== null && k >= label.onsetIndex) {
+      boxes.push({ x0: tb.x - tb.halfWidth, y0: tb.y - tb.halfHeight, x1: tb.x + tb.halfWidth, y1: tb.y + tb.halfHeight, colour: '#ffffff' });
+    }
+    if (row?.boxWindow) {
+      const b = row.boxWindow;
+      boxes.push({ x0: b.x - b.halfWidth, y0: b.y - b.halfHeight, x1: b.x + b.halfWidth, y1: b.y + b.halfHeight, colour: '#ffd400', label: `${row.className} ${Math.max(row.probs[0], row.probs[1]).toFixed(2)}` });
+    }
+    const defoCm = 100 * (st.amplitude[k]! - st.amplitude[0]!) * label.defoMaxAbsM;
+    const what = row ? `${row.className} ${row.probs[row.className === 'dyke' ? 0 : row.className === 'sill' ? 1 : 2].toFixed(2)}` : '-';
+    return { image, boxes, title: `${dates[k]}  defo ${defoCm.toFixed(1)} cm  ${what}${raised[0] === k ? '  ALERT' : ''}` };
+  });
+  return contactSheet(out, { columns: tiles, padding: 6, colourbar: { cmap: cyclic, min: -Math.PI, max: Math.PI, minLabel: '-π', maxLabel: 'π', label: 'cumulative phase since the first acquisition (rad); white: true box, yellow: detection' } });
+}
+
+/** Two canvases one above the other, centred. */
+function stackCanvases(a: Canvas, b: Canvas): Canvas {
+  const c = createCanvas(Math.max(a.width, b.width), a.height + b.height, '#ffffff');
+  blit(c, a, Math.floor((c.width - a.width) / 2), 0);
+  blit(c, b, Math.floor((c.width - b.width) / 2), a.height);
+  return c;
+}
+
 export interface WriteOptions {
   readonly png?: boolean;
   /** Draw at most this many timeline pictures (default all). */
   readonly maxPngs?: number;
+  /** Synthetic stacks: the stack of a target, drawn above its timeline. */
+  readonly stackOf?: (name: string) => StackData | null;
 }
 
 export interface Written {
@@ -179,7 +229,14 @@ export function writeOutputs(outDir: string, state: MonitorState, res: readonly 
     fs.mkdirSync(dir, { recursive: true });
     for (const r of res.slice(0, o.maxPngs ?? res.length)) {
       const f = path.join(dir, `${slug(r.name)}.png`);
-      writePng(f, timelineFigure(r, state.targets[r.name]!.rows, rule));
+      const rows = state.targets[r.name]!.rows;
+      const st = o.stackOf?.(r.name) ?? null;
+      if (st) {
+        const strip = stackEpochsFigure(st, r, rows);
+        writePng(f, stackCanvases(strip, timelineFigure(r, rows, rule, strip.width)));
+      } else {
+        writePng(f, timelineFigure(r, rows, rule));
+      }
       pngs.push(f);
     }
   }

@@ -129,7 +129,7 @@ export function delayFigure(s: ScoreSummary, title = 'Alert delay after the cumu
   return barChart({
     groups, bars: [{ name: 'deforming stacks', values, colour: '#1f77b4' }], title,
     xLabel: `acquisitions (in time: <= +${s.maxDelay}; ${s.inTime} of ${s.deforming}, ${(100 * s.inTimeRate).toFixed(1)} %)`,
-    yLabel: 'stacks', yMin: 0, valueLabels: true,
+    yLabel: 'stacks', yMin: 0, valueLabels: true, width: 720,
   });
 }
 

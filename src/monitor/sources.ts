@@ -27,7 +27,7 @@ import { containsPoint, cutWindow, type LonLat, type Window } from '../data/wind
 import type { Volcano } from '../synth/dem.js';
 import type { TimeSeriesLabel } from '../synth/time-series.js';
 import { C_BAND_WAVELENGTH_M } from '../physics/units.js';
-import { NOMINAL_CENTRE, readSeriesManifest, readStack, type StackEntry } from './stacks.js';
+import { NOMINAL_CENTRE, readSeriesManifest, readStack, type StackData, type StackEntry } from './stacks.js';
 import type { InputKind } from './alerts.js';
 
 export interface MonitorTarget {
@@ -75,6 +75,8 @@ export interface MonitorSource {
   inputs(t: MonitorTarget, ctx: SourceContext): InputSpec[];
   /** Windows of the wanted inputs (target name -> keys), a batch at a time, in date order per target. */
   windows(wanted: ReadonlyMap<string, ReadonlySet<string>>, ctx: SourceContext): AsyncGenerator<WindowJob[]>;
+  /** Synthetic stacks: a target's stack, for its picture. */
+  stack?(name: string): StackData | null;
   close(): void;
 }
 
@@ -446,6 +448,7 @@ export function stacksSource(dir: string): MonitorSource {
         if (jobs.length) yield jobs;
       }
     },
+    stack: (name) => (entries.has(name) ? readStack(dir, entries.get(name)!) : null),
     close: () => {},
   };
 }

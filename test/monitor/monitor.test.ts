@@ -22,6 +22,7 @@ import { cutWindow } from '../../src/data/windows.js';
 import { productFromLos } from '../../src/io/hdf5.js';
 import { C_BAND_WAVELENGTH_M } from '../../src/physics/units.js';
 import { readNpz } from '../../src/io/npz.js';
+import { decodePng } from '../../src/io/png.js';
 import { h5wasm } from '../../src/io/hdf5.js';
 
 const S = 32;
@@ -221,12 +222,16 @@ test('synthetic stacks: written numpy-readable and resumable; windows fall on th
 
     // Monitored (the fake model at the stacks' size) and scored against their labels.
     const det = { ...fakeDetector(), size: 64 };
-    const r = await monitor({ paths: [stacks], outDir: path.join(dir, 'out'), detector: det, targets: null, sizeKm: 5.76, rule: { k: 2, n: 3, minScore: 0.5, signal: 'cumulative' }, png: false });
+    const r = await monitor({ paths: [stacks], outDir: path.join(dir, 'out'), detector: det, targets: null, sizeKm: 5.76, rule: { k: 2, n: 3, minScore: 0.5, signal: 'cumulative' }, png: true, maxPngs: 1 });
     assert.equal(r.run.processed, 3 * 17);
     assert.ok(r.score);
     assert.equal(r.score!.stacks, 3);
     assert.equal(r.score!.deforming, 2);
     assert.ok(fs.existsSync(path.join(dir, 'out', 'score.md')) && fs.existsSync(path.join(dir, 'out', 'delays.png')));
+    // A stack's picture: its epochs above its timeline.
+    const png = decodePng(fs.readFileSync(path.join(dir, 'out', 'timelines', 'stack-00000.png')));
+    assert.ok(png.height > 380 + 64, `stack picture ${png.width}x${png.height}`);
+    assert.ok(!fs.existsSync(path.join(dir, 'out', 'timelines', 'stack-00001.png')), 'at most maxPngs pictures');
     // The cum.h5 written beside a stack is monitored like LiCSBAS output (at the stack's centre).
     const rh = await monitor({ paths: [path.join(stacks, 'stack-00000.cum.h5')], outDir: path.join(dir, 'out-h5'), detector: det, targets: { kind: 'points', points: [target.point] }, sizeKm: 5.76, rule: { k: 2, n: 3, minScore: 0.5, signal: 'cumulative' }, png: false });
     assert.equal(rh.run.processed, 5 + 5);
