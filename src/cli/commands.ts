@@ -5,6 +5,7 @@ import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
 import { labelCommand } from './label.js';
+import { monitorCommand, synthSeriesCommand } from './monitor.js';
 import { predictCommand } from './predict.js';
 import { scanCommand } from './scan.js';
 import { studyCommand } from './study.js';
@@ -24,4 +25,5 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   scan: scanCommand,
   label: labelCommand,
   study: studyCommand,
+  monitor: monitorCommand, 'synth-series': synthSeriesCommand,
 };

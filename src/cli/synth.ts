@@ -1,23 +1,12 @@
 /** `caldera synth`: generate a labelled synthetic dataset. */
 import * as os from 'node:os';
 import { synthesise } from '../data/generate.js';
-import type { TerrainSpec } from '../data/terrain-source.js';
 import { InputError } from '../core/errors.js';
 import { CLASS_NAMES, parseClassList } from '../core/classes.js';
 import { bool, list, num, numArg, requireNum, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
+import { terrainFromFlags } from './terrain.js';
 import { progressBar } from './progress.js';
-
-export function terrainFromFlags(p: Parsed): TerrainSpec {
-  const demDir = str(p, 'dem-dir');
-  const demFile = str(p, 'dem');
-  if (demDir && demFile) throw new InputError('give --dem-dir or --dem, not both');
-  const volcanoes = list(p, 'volcanoes');
-  if (demDir) return { kind: 'srtm', path: demDir, volcanoes };
-  if (demFile) return { kind: 'geotiff', path: demFile, volcanoes };
-  if (volcanoes) throw new InputError('--volcanoes needs --dem-dir or --dem');
-  return { kind: 'procedural' };
-}
 
 export const synthFlags = {
   count: { type: 'int', help: 'number of interferograms', value: 'N' },
