@@ -255,13 +255,17 @@ function checkPlanFile(dir: string, want: PlanFile): void {
   writeFileAtomicSync(f, JSON.stringify(want, null, 1) + '\n');
 }
 
-/** The blocks still to do, as [group index, chunk]. */
+/**
+ * The blocks still to do, as [group index, chunk], interleaved across groups (by the share of a
+ * group done), so that a stopped run has every group about equally far along.
+ */
 export function pendingBlocks(dir: string, groups: readonly Group[], blockSize: number): [number, number][] {
-  const out: [number, number][] = [];
+  const out: { t: [number, number]; at: number }[] = [];
   groups.forEach((g, gi) => {
-    for (let c = 0; c * blockSize < g.draws; c++) if (!fs.existsSync(path.join(dir, 'blocks', blockFile(g.id, c)))) out.push([gi, c]);
+    const chunks = Math.ceil(g.draws / blockSize);
+    for (let c = 0; c < chunks; c++) if (!fs.existsSync(path.join(dir, 'blocks', blockFile(g.id, c)))) out.push({ t: [gi, c], at: c / chunks });
   });
-  return out;
+  return out.sort((a, b) => a.at - b.at || a.t[0] - b.t[0]).map((x) => x.t);
 }
 
 /** Read every finished block of a plan, grouped by group id, draws in order. */

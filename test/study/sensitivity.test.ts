@@ -12,7 +12,8 @@ import { proceduralTerrain } from '../../src/synth/terrains.js';
 import { decodePng } from '../../src/io/png.js';
 import { bootstrapThreshold, crossing, curveThreshold, monotoneFit, wilson, worstHalfWidth } from '../../src/study/sensitivity-stats.js';
 import { drawSnr, makeDraw, renderDraw } from '../../src/study/sensitivity-scene.js';
-import { cellKey, isDetection, isFalseAlarm, outcomeChar, pendingBlocks, planGroups, presetPlan, runAndWriteBlock, type SensitivityPlan } from '../../src/study/sensitivity.js';
+import { cellKey, isDetection, isFalseAlarm, outcomeChar, pendingBlocks, planGroups, presetPlan, runAndWriteBlock, runSensitivity, type SensitivityPlan } from '../../src/study/sensitivity.js';
+import { linePlot } from '../../src/io/plot.js';
 import { summarise, sensitivityJson } from '../../src/study/sensitivity-report.js';
 import { thresholdModel } from '../helpers/products.js';
 import { withDir } from '../helpers/files.js';
@@ -99,9 +100,9 @@ test('blocks: scored with a detector, summarised into curves, thresholds and fal
     const ctx = { plan, terrain: proceduralTerrain(448, 90, { poolSize: 2 }), detector };
     const groups = planGroups(plan);
     fs.mkdirSync(path.join(dir, 'blocks'));
-    assert.equal(pendingBlocks(dir, groups, 2).length, 3); // 3 sill draws in 2 blocks, 2 none draws in 1
+    assert.deepEqual(pendingBlocks(dir, groups, 2), [[0, 0], [1, 0], [0, 1]]); // 3 sill draws in 2 blocks, 2 none draws in 1; interleaved
     await runAndWriteBlock(dir, ctx, groups[0]!, 0);
-    assert.deepEqual(pendingBlocks(dir, groups, 2), [[0, 1], [1, 0]]);
+    assert.deepEqual(pendingBlocks(dir, groups, 2), [[1, 0], [0, 1]]);
     for (const [gi, c] of pendingBlocks(dir, groups, 2)) await runAndWriteBlock(dir, ctx, groups[gi]!, c);
     assert.equal(pendingBlocks(dir, groups, 2).length, 0);
     const s = summarise(dir, plan, 20);
@@ -117,6 +118,45 @@ test('blocks: scored with a detector, summarised into curves, thresholds and fal
     assert.equal(typeof (j.sill as { p50_cm: unknown }).p50_cm, 'number');
     assert.equal(j.false_alarm_rate, 0);
   });
+});
+
+test('worker threads score the same blocks as the inline run', async () => {
+  await withDir('caldera-sens-jobs-', async (dir) => {
+    const plan: SensitivityPlan = {
+      seed: 4, size: 224, spacingM: 90, classes: ['dyke'], peaksCm: [2, 16], atmospheresCm: [1], defaultAtmosphereCm: 1,
+      masks: ['natural'], sizes: ['standard'], draws: { main: 2, size: 0, none: 1 }, blockSize: 1, terrain: { kind: 'procedural' }, proceduralPool: 2,
+    };
+    const seen: number[] = [];
+    await runSensitivity({ outDir: path.join(dir, 'a'), plan, model: 'stand-in', jobs: 2 }, (p) => seen.push(p.done));
+    await runSensitivity({ outDir: path.join(dir, 'b'), plan, model: 'stand-in', jobs: 1 });
+    assert.equal(seen.at(-1), 2 * 2 + 1);
+    const files = fs.readdirSync(path.join(dir, 'a', 'blocks')).sort();
+    assert.deepEqual(files, ['dyke-standard-0000.json', 'dyke-standard-0001.json', 'none-0000.json']);
+    for (const f of files) assert.equal(fs.readFileSync(path.join(dir, 'a', 'blocks', f), 'utf8'), fs.readFileSync(path.join(dir, 'b', 'blocks', f), 'utf8'), f);
+  });
+});
+
+test('linePlot: a log x axis and error bars', () => {
+  // One error bar, on the middle point: log(5) is half-way between log(0.5) and log(50).
+  const series = [{ name: 'p', xs: [0.5, 5, 50], ys: [0.1, 0.5, 0.9], errorBars: { lo: [NaN, 0.2, NaN], hi: [NaN, 0.8, NaN] } }];
+  const blue = (c: ReturnType<typeof linePlot>, x: number, y: number): boolean => {
+    const i = 4 * (y * c.width + x);
+    return c.data[i] === 0x1f && c.data[i + 1] === 0x77 && c.data[i + 2] === 0xb4;
+  };
+  const barAt = (logX: boolean): number => {
+    const c = linePlot({ series, logX, yMin: 0, yMax: 1, legend: 'none' });
+    let x0 = Infinity, x1 = -Infinity, best = -1, bestRun = 0;
+    for (let x = 0; x < c.width; x++) {
+      let run = 0, longest = 0;
+      for (let y = 0; y < c.height; y++) { run = blue(c, x, y) ? run + 1 : 0; longest = Math.max(longest, run); }
+      if (longest > 0) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); }
+      if (longest > bestRun) { bestRun = longest; best = x; }
+    }
+    assert.ok(bestRun > 60, `error bar of ${bestRun} px`);
+    return (best - x0) / (x1 - x0);
+  };
+  assert.ok(Math.abs(barAt(true) - 0.5) < 0.03);
+  assert.ok(Math.abs(barAt(false) - 4.5 / 49.5) < 0.03);
 });
 
 test('caldera study sensitivity --quick: report, curves and sensitivity.json; a rerun resumes; other settings are refused', async () => {
