@@ -4,11 +4,13 @@
  * `sensitivity.json`, the PNG curves and `report.md` (sensitivity-report.ts).
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomicSync } from '../io/atomic.js';
 import { InputError } from '../core/errors.js';
 import type { TerrainSpec } from '../data/terrain-source.js';
 import type { EngineName } from '../scan/detector.js';
 import { modelIdentity, presetPlan, runSensitivity, type SensitivityPlan, type SensitivityProgress } from './sensitivity.js';
-import { writeSensitivityReport, type SensitivitySummary } from './sensitivity-report.js';
+import { writeSensitivityReport, type ScoringRun, type SensitivitySummary } from './sensitivity-report.js';
 
 export interface SensitivityStudyOptions {
   readonly outDir: string;
@@ -39,12 +41,29 @@ export async function sensitivityStudy(o: SensitivityStudyOptions, onProgress?: 
   if (o.model !== 'stand-in' && !fs.existsSync(o.model)) throw new InputError(`${o.model}: no such model`);
   const plan = presetPlan(o.quick ? 'quick' : 'full', { seed: o.seed, scenes: o.scenes, terrain: o.terrain });
   const jobs = Math.max(1, o.jobs ?? 1);
+  // The scoring runs of this folder (a resumed study has several), for the report's cost line;
+  // this run's entry is saved every 10 s, so a killed run still counts.
+  const runsFile = path.join(o.outDir, 'runs.json');
+  let runs: ScoringRun[] = [];
+  try { runs = JSON.parse(fs.readFileSync(runsFile, 'utf8')) as ScoringRun[]; } catch { /* first run */ }
   const t0 = Date.now();
-  await runSensitivity({ outDir: o.outDir, plan, model: o.model, engine: o.engine, jobs }, onProgress);
+  const date = new Date().toISOString();
+  let resumed = 0, lastSave = t0;
+  const save = (scenes: number): void => {
+    if (scenes <= 0 || !fs.existsSync(o.outDir)) return;
+    writeFileAtomicSync(runsFile, JSON.stringify([...runs, { date, seconds: Math.round((Date.now() - t0) / 100) / 10, scenes, jobs }], null, 1) + '\n');
+  };
+  const { scenes } = await runSensitivity({ outDir: o.outDir, plan, model: o.model, engine: o.engine, jobs }, (p) => {
+    resumed = p.resumed;
+    if (Date.now() - lastSave > 10_000) { lastSave = Date.now(); save(p.done - resumed); }
+    onProgress?.(p);
+  });
   const seconds = (Date.now() - t0) / 1000;
+  save(scenes);
+  if (scenes > 0) runs.push({ date, seconds: Math.round(seconds * 10) / 10, scenes, jobs });
   const id = modelIdentity(o.model);
   const { report, summary } = writeSensitivityReport(o.outDir, plan, {
-    model: o.model, modelCreatedAt: id.createdAt, command: o.command ?? '', seconds, jobs, date: new Date().toISOString().slice(0, 10),
+    model: o.model, modelCreatedAt: id.createdAt, command: o.command ?? '', runs, date: new Date().toISOString().slice(0, 10),
   }, o.findings ?? '', o.quick ? 50 : 400);
   return { report, summary, plan, seconds };
 }

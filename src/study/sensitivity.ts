@@ -286,8 +286,8 @@ export function loadBlocks(dir: string, plan: SensitivityPlan): Map<string, { gr
   return out;
 }
 
-/** Run (or resume) the study's scoring: every pending block. Resolves when all are written. */
-export async function runSensitivity(o: SensitivityOptions, onProgress: (p: SensitivityProgress) => void = () => {}): Promise<void> {
+/** Run (or resume) the study's scoring: every pending block. Resolves when all are written, with the scenes scored by this run. */
+export async function runSensitivity(o: SensitivityOptions, onProgress: (p: SensitivityProgress) => void = () => {}): Promise<{ scenes: number }> {
   ensureWritableDir(o.outDir);
   const lock = lockDir(o.outDir, 'caldera study sensitivity');
   try {
@@ -303,7 +303,7 @@ export async function runSensitivity(o: SensitivityOptions, onProgress: (p: Sens
     let done = resumed;
     onProgress({ done, total, resumed });
     const tick = (n: number): void => { done += n; onProgress({ done, total, resumed }); };
-    if (todo.length === 0) return;
+    if (todo.length === 0) return { scenes: 0 };
     const jobs = Math.max(1, Math.min(o.jobs ?? 1, todo.length));
     if (jobs === 1) {
       const { loadDetector } = await import('../scan/detector.js');
@@ -316,6 +316,7 @@ export async function runSensitivity(o: SensitivityOptions, onProgress: (p: Sens
     } else {
       await runWorkers(jobs, todo, { dir: o.outDir, plan: o.plan, model: o.model, engine: o.engine }, tick);
     }
+    return { scenes: done - resumed };
   } finally {
     lock.release();
   }

@@ -114,7 +114,7 @@ test('blocks: scored with a detector, summarised into curves, thresholds and fal
     assert.equal(c.p50.bound, 'inside');
     assert.ok(c.p50.value! > 0.1 && c.p50.value! < 8);
     assert.deepEqual(s.falseAlarms.map((f) => [f.n, f.k]), [[2, 0]]);
-    const j = sensitivityJson(s, { model: 'm', modelCreatedAt: null, command: 'x', seconds: 1, jobs: 1, date: '2026-01-01' });
+    const j = sensitivityJson(s, { model: 'm', modelCreatedAt: null, command: 'x', runs: [], date: '2026-01-01' });
     assert.equal(typeof (j.sill as { p50_cm: unknown }).p50_cm, 'number');
     assert.equal(j.false_alarm_rate, 0);
   });
