@@ -380,6 +380,10 @@ export function reportMarkdown(s: SensitivitySummary, info: RunInfo, figures: re
     const cells = plan.atmospheresCm.map((a) => { const c = headlineCurve(s, cls, a); return c ? `${cm(c.p50, plan.peaksCm)} / ${cm(c.p90, plan.peaksCm)}` : '–'; });
     L.push(`| ${CLASS_LABEL[cls]} | ${cells.join(' | ')} |`);
   }
+  const faAt = (a: number): FalseAlarmCell | undefined => s.falseAlarms.find((f) => f.atmCm === a && f.mask === mask0);
+  L.push(`| *false alarms* | ${plan.atmospheresCm.map((a) => { const f = faAt(a); return f ? `*${pct(f.p)} %*` : '–'; }).join(' | ')} |`);
+  L.push('', 'Where the false-alarm rate of a level is high, its detections include chance hits: a deformation call on noise whose box happens to fall ' +
+    'inside the true box (likelier for large boxes). Read each column with the false-alarm rate below it.');
   L.push('');
   L.push('Right class regardless of the box, and any deformation class, at the typical atmosphere (share of scenes):', '');
   L.push(`| peak (cm) | ${plan.classes.map((cls) => `${CLASS_LABEL[cls]}: detected / right class / any`).join(' | ')} |`, `| ---: | ${plan.classes.map(() => '---').join(' | ')} |`);
