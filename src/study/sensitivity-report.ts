@@ -334,7 +334,7 @@ export function reportMarkdown(s: SensitivitySummary, info: RunInfo, figures: re
     `${runsText(info.runs)}${s.complete ? '' : ' — **incomplete: some blocks are missing**'}.`, '');
   L.push('```', info.command, '```', '');
   L.push(`## Headline (${a0} cm rms atmosphere, the typical level; ${size0} sources; ${mask0} mask)`, '');
-  L.push('| class | p50 (cm) [95 % CI] | p90 (cm) [95 % CI] | p50 SNR | p90 SNR | scenes per point |', '| --- | --- | --- | --- | --- | ---: |');
+  L.push('| class | p50 (cm) [95 % CI] | p90 (cm) [95 % CI] | p50 SNR (all atmospheres) | p90 SNR (all atmospheres) | scenes per point |', '| --- | --- | --- | --- | --- | ---: |');
   for (const cls of plan.classes) {
     const c = headlineCurve(s, cls);
     const snr = s.snr.find((x) => x.cls === cls);
@@ -366,6 +366,7 @@ export function reportMarkdown(s: SensitivitySummary, info: RunInfo, figures: re
     '(|defo| > 20 % of its peak). Inputs are made as `caldera eval` makes them (`toExample`, sign as drawn, masked pixels 0), one forward pass each (no sign symmetry). ' +
     'A false alarm is any deformation class on a deformation-free scene.');
   L.push('- **Thresholds**: the curve is made non-decreasing (pool-adjacent-violators, weighted by scenes), and p50 / p90 are interpolated linearly in log(peak) where it crosses 50 % / 90 %. ' +
+    `The bootstrap interval does not include the resolution of the grid (steps of up to ×${Math.max(...plan.peaksCm.slice(1).map((p, i) => p / plan.peaksCm[i]!)).toFixed(1)}): where a curve jumps between two levels, the threshold is only known to lie between them. ` +
     'SNR is SyInterferoPy\'s: var(deformation) / var(atmosphere) over the pixels where |deformation| > 30 % of its peak (the generator accepts training scenes at SNR ≥ 2); detection against SNR pools the atmosphere levels > 0 in quarter-decade bins (bins with fewer than 20 scenes dropped).', '');
 
   L.push('## Detection against peak displacement, per class and atmosphere', '');
@@ -448,6 +449,7 @@ export function comparisonParagraph(s: SensitivitySummary): string {
     const k = p50s.filter((t) => value(t) <= x).length;
     return k === p50s.length ? 'every class' : k === 0 ? 'no class' : `${k} of ${p50s.length} classes`;
   };
+  const p50Line = `the 50 % threshold is at most 3.9 cm for ${under(3.9)} and at most 5.9 cm for ${under(5.9)}. `;
   const stormy = plan.atmospheresCm.filter((a) => a > a0);
   const moon = ['sill', 'mogi'].map((cls) => headlineCurve(s, cls as StudyClass)).filter((c): c is Curve => !!c);
   const met = moon.length === 2 && moon.every((c) => c.p90.bound === 'below' || (c.p90.bound === 'inside' && c.p90.value! <= 2)) && !!fa && fa.p <= 0.01;
@@ -455,7 +457,7 @@ export function comparisonParagraph(s: SensitivitySummary): string {
     'Anantrasirichai et al. (2018, 2019) report a smallest detectable deformation of about 3.9 cm (LOS) for their CNN on synthetic tests and about 6.3 cm on real Sentinel-1 wrapped interferograms; ',
     'Biggs et al. put the practical limit of a single interferogram near 5.9 cm because of the atmosphere. ',
     `Here, at ${a0} cm rms atmosphere, the 50 % / 90 % detection thresholds are ${at(a0).join('; ')}${fa ? `, with ${pct(fa.p)} % false alarms on deformation-free scenes` : ''}: `,
-    `${under(3.9)} is detected half the time at 3.9 cm, ${under(5.9)} at 5.9 cm. `,
+    p50Line,
     stormy.length ? `With a stormier atmosphere (${stormy.map((a) => `${a} cm rms: ${at(a).join('; ')}`).join('. ')}) the atmosphere sets the limit, the regime Biggs et al. describe. ` : '',
     'The figures are not measured the same way: ours are detection probabilities (right class and box centre in the true box) on paired synthetic scenes with a controlled atmosphere, theirs a smallest detected signal on their own test sets; ',
     'our numbers are synthetic and compare with their ~3.9 cm synthetic figure, and real interferograms should be expected to need more, as their 6.3 cm does. ',
