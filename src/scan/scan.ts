@@ -331,7 +331,7 @@ export interface ScanFailure {
 export interface ScanAllOptions {
   readonly discover?: DiscoverOptions;
   readonly read?: Omit<ReadProductOptions, 'allowEmpty'>;
-  /** Coherence estimated from the wrapped phase: 'auto' (products without a .cc, the default), 'on', 'off'. */
+  /** Coherence estimated from the wrapped phase: 'on' (every product, the default: the lower of it and the .cc masks), 'auto' (products without a .cc), 'off'. */
   readonly phaseCoherence?: PhaseCoherenceMode;
   readonly phaseCoherenceOptions?: PhaseCoherenceOptions;
   readonly scan?: Omit<ScanOptions, 'onProgress' | 'at'>;
@@ -375,7 +375,7 @@ export async function scanAll(paths: readonly string[], model: Detector, opts: S
     const files = found.products[k]!;
     try {
       const read = await readProduct(files, { ...opts.read, allowEmpty: true });
-      const p = applyPhaseCoherence(read, opts.phaseCoherence ?? 'auto', opts.phaseCoherenceOptions);
+      const p = applyPhaseCoherence(read, opts.phaseCoherence ?? 'on', opts.phaseCoherenceOptions);
       const at = p.maskedFraction >= 1 ? undefined : typeof opts.at === 'function' ? opts.at(p) : opts.at;
       const s = await scanProduct(p, model, {
         ...opts.scan, ...(at ? { at } : {}),
