@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
 import { writeGeoTiff } from '../io/geotiff.js';
+import { oneLine, readInputTextSync } from '../io/input-file.js';
 import { ensureWritableDir, writeFileAtomicSync } from '../io/atomic.js';
 import { productExtent, readProduct, type Product, type ProductFiles } from '../io/licsar.js';
 import { type CentreBox } from '../core/box.js';
@@ -203,10 +204,11 @@ export function listSamples(dir: string): RealSampleMeta[] {
     if (!fs.existsSync(f)) continue;
     let m: RealSampleMeta;
     try {
-      m = JSON.parse(fs.readFileSync(f, 'utf8')) as RealSampleMeta;
+      m = JSON.parse(readInputTextSync(f, { maxBytes: 16 << 20 })) as RealSampleMeta;
     } catch (e) {
-      throw new InputError(`${f}: corrupt (${(e as Error).message})`);
+      throw new InputError(`${f}: corrupt (${oneLine((e as Error).message)})`, { cause: e });
     }
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new InputError(`${f}: corrupt (not a JSON object)`);
     if (m.format !== REAL_FORMAT) throw new InputError(`${f}: format '${String(m.format)}', expected ${REAL_FORMAT}`);
     out.push(m);
   }

@@ -20,6 +20,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../core/errors.js';
+import { oneLine, readInputTextSync } from '../io/input-file.js';
 import type { ChannelFormat } from '../data/channels.js';
 import { standInModel } from './stand-in.js';
 
@@ -79,9 +80,9 @@ export function readCalibrationTemperature(model: string): number | null {
   if (!fs.existsSync(f)) return null;
   let t: unknown;
   try {
-    t = (JSON.parse(fs.readFileSync(f, 'utf8')) as { temperature?: unknown }).temperature;
+    t = (JSON.parse(readInputTextSync(f, { maxBytes: 1 << 20 })) as { temperature?: unknown } | null)?.temperature;
   } catch (e) {
-    throw new InputError(`${f}: cannot read the calibration (${(e as Error).message})`);
+    throw new InputError(`${f}: cannot read the calibration (${oneLine((e as Error).message)})`, { cause: e });
   }
   if (typeof t !== 'number' || !(t > 0) || !Number.isFinite(t)) throw new InputError(`${f}: temperature must be a number > 0, got ${JSON.stringify(t)}`);
   return t;
