@@ -279,6 +279,21 @@ function toSource(m: RealSampleMeta, g: { centre: LonLat; size: number; spacingM
   return { box, outline };
 }
 
+/**
+ * Why the samples of a labelled real dataset cannot feed channel format `format`, or null: real
+ * samples carry no DEM (formats with a DEM channel), some may have only wrapped phase (formats
+ * with unwrapped phase) or no coherence. Reads only the samples' metadata, so a long job (a
+ * study, a training run) can check this before it starts.
+ */
+export function realFormatProblem(metas: readonly RealSampleMeta[], format: ChannelFormat): string | null {
+  if (format.includes('d') || format === 'rid') return `channel format ${format} needs a DEM; real samples carry none yet`;
+  const wrappedOnly = metas.find((m) => !m.files.unw);
+  if (format.includes('u') && wrappedOnly) return `${wrappedOnly.id}: has only wrapped phase; channel format ${format} needs unwrapped phase`;
+  const noCoherence = metas.find((m) => !m.files.cc);
+  if (format.includes('c') && noCoherence) return `${noCoherence.id}: has no coherence; channel format ${format} needs it`;
+  return null;
+}
+
 /** Cut every sample of `dir` for augmentation. InputError when a sample cannot feed `format`. */
 export async function loadRealTraining(dir: string, opts: RealTrainingOptions): Promise<RealTrainingSet> {
   const size = opts.size ?? MODEL_SIZE_PX;
@@ -288,11 +303,9 @@ export async function loadRealTraining(dir: string, opts: RealTrainingOptions): 
   const metas = listSamples(dir);
   if (metas.length === 0) throw new InputError(`${dir}: the labelled real dataset has no samples`);
   const samples: PreparedSample[] = [];
+  const problem = realFormatProblem(metas, opts.format);
+  if (problem) throw new InputError(problem);
   for (const m of metas) {
-    if (opts.format.includes('u') && !m.files.unw) {
-      throw new InputError(`${m.id}: has only wrapped phase; channel format ${opts.format} needs unwrapped phase`);
-    }
-    if (opts.format.includes('d') || opts.format === 'rid') throw new InputError(`channel format ${opts.format} needs a DEM; real samples carry none yet`);
     const p = await readSample(dir, m, opts.minCoherence);
     const g = { centre: { lon: m.centre[0], lat: m.centre[1] }, size: srcSize, spacingM };
     const w = resampleWindow(p, g);

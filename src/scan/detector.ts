@@ -48,6 +48,15 @@ export interface Detector {
   readonly temperature?: number;
 }
 
+/** Largest number of windows (inputs) per model call. */
+export const MAX_BATCH_SIZE = 1024;
+
+/** Why a batch size is not usable (a whole number 1..MAX_BATCH_SIZE), or null. */
+export function batchSizeProblem(n: number | undefined): string | null {
+  if (n === undefined || (Number.isInteger(n) && n >= 1 && n <= MAX_BATCH_SIZE)) return null;
+  return `batch must be a whole number from 1 to ${MAX_BATCH_SIZE}, got ${n}`;
+}
+
 /** Which engine runs a trained network. */
 export type EngineName = 'onnx' | 'tfjs';
 export const ENGINES: readonly EngineName[] = ['onnx', 'tfjs'];
@@ -157,6 +166,8 @@ export function detectorFromForward(forward: Forward, spec: Omit<Detector, 'run'
  * directory saved by `caldera train` (default models/default), on `opts.engine` (default onnx).
  */
 export async function loadDetector(spec: string | undefined, opts: LoadDetectorOptions = {}): Promise<Detector> {
+  const bp = batchSizeProblem(opts.batchSize);
+  if (bp) throw new InputError(bp);
   if (spec === 'stand-in') return standInModel(opts.format ?? 'www');
   if (opts.format) throw new InputError('format is for the stand-in model; a trained model records its own channel format');
   const engine = opts.engine ?? 'onnx';

@@ -29,7 +29,10 @@ import { InputError } from '../core/errors.js';
 import { readNpy } from '../io/npy.js';
 import { readGeoTiff } from '../io/geotiff.js';
 import { boxCorners, type CentreBox } from '../core/box.js';
-import { losToPhaseArray } from '../physics/units.js';
+import { C_BAND_WAVELENGTH_M, checkWavelengthM, losToPhaseArray, rescalePhaseArray } from '../physics/units.js';
+import { layerOf, losMetres, unitsNote, RASTER_UNITS, type RasterUnits } from '../io/licsar.js';
+import { checkInterferogramValues } from '../io/value-sanity.js';
+import { maxAbs } from '../core/arrays.js';
 import { formatNeeds, makeChannels, type ChannelFormat } from '../data/channels.js';
 import { resampleLayers } from '../data/resample.js';
 import { phaseImage } from '../data/view.js';
@@ -107,6 +110,8 @@ export interface PhaseRaster {
   readonly phaseRad: Float32Array;
   /** Its grid, when it is a GeoTIFF on a lon/lat grid (degrees). */
   readonly lonLatGrid?: GeoReference | null;
+  /** Things the user should know about the values (units that look wrong, a rescaled wavelength). */
+  readonly notes?: readonly string[];
 }
 
 /** A GeoTIFF's grid when it is lon/lat degrees (a geographic CRS, or no CRS and degree-like numbers), else null. */
@@ -117,7 +122,8 @@ function lonLatGridOf(geo: GeoReference | null, geographic: boolean | null, widt
   return degrees ? geo : null;
 }
 
-export type Units = 'rad' | 'm';
+/** 'rad' unwrapped phase, 'm' or 'mm' LOS displacement (positive toward the satellite). */
+export type Units = RasterUnits;
 
 /** A 2-D float raster from a .npy or single-band GeoTIFF file (NaN / nodata = masked). */
 export async function readRaster(file: string): Promise<{ width: number; height: number; data: Float32Array; lonLatGrid: GeoReference | null }> {
@@ -137,16 +143,75 @@ export async function readRaster(file: string): Promise<{ width: number; height:
     throw new InputError(`${file}: unsupported input (expected .npy or a GeoTIFF .tif)`);
   }
   if (width < 2 || height < 2) throw new InputError(`${file}: ${width}×${height} is too small to be an interferogram`);
-  let finite = 0;
-  for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i]!)) finite++;
-  if (finite === 0) throw new InputError(`${file}: every value is NaN or nodata (nothing to look at)`);
+  if (data.every((v) => Number.isNaN(v))) throw new InputError(`${file}: every value is NaN or nodata (nothing to look at)`);
   return { width, height, data, lonLatGrid };
 }
 
-/** Read an interferogram: unwrapped phase in radians, or LOS metres (`units: 'm'`, converted with the LiCSAR sign). */
-export async function readInterferogram(file: string, units: Units): Promise<PhaseRaster> {
+/**
+ * A DEM (metres) or coherence (0..1, or 0..255 stored as bytes: divided by 255) raster for a
+ * model's extra channel: finite values in their range, NaN = masked.
+ */
+export async function readAuxRaster(file: string, what: 'dem' | 'coherence'): Promise<Float32Array> {
   const r = await readRaster(file);
-  return { width: r.width, height: r.height, phaseRad: units === 'm' ? losToPhaseArray(r.data) : r.data, lonLatGrid: r.lonLatGrid };
+  let lo = Infinity, hi = -Infinity;
+  for (const v of r.data) {
+    if (Number.isNaN(v)) continue;
+    if (!Number.isFinite(v)) throw new InputError(`${file}: holds ±Infinity, which no ${what === 'dem' ? 'elevation' : 'coherence'} has`);
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (what === 'dem') {
+    if (lo < -12000 || hi > 9000) throw new InputError(`${file}: elevations ${lo}..${hi}, not metres of terrain (expected -12000..9000)`);
+    return r.data;
+  }
+  if (lo < 0 || hi > 255) throw new InputError(`${file}: coherence ${lo}..${hi}; expected 0..1 (or 0..255 as bytes)`);
+  return hi > 1.0001 ? r.data.map((v) => v / 255) : r.data;
+}
+
+export interface ReadInterferogramOptions {
+  /**
+   * Radar wavelength (m) of phase inputs (default Sentinel-1 C band): unwrapped phase of another
+   * wavelength (L band) is rescaled to the C-band phase the network knows (phi lambda / lambda_C).
+   * LOS inputs (m, mm) do not depend on it.
+   */
+  readonly wavelengthM?: number;
+}
+
+/**
+ * Read an interferogram as the phase the network takes (C band, radians): unwrapped phase in
+ * radians (`rad`, rescaled from `wavelengthM`), or LOS metres / millimetres (`m`, `mm`, converted
+ * with the LiCSAR sign). Refused in one line: files whose LiCSAR name says they are not phase (a
+ * `.geo.cc.tif` is coherence), values no interferogram has (io/value-sanity.ts: ±Infinity,
+ * byte-swapped or ×1e30 floats), wrapped phase (`.diff_pha`) of another wavelength. Values that
+ * look like other units than those given are noted (`notes`), as `scan` notes them.
+ */
+export async function readInterferogram(file: string, units: Units, opts: ReadInterferogramOptions = {}): Promise<PhaseRaster> {
+  if (!(RASTER_UNITS as readonly string[]).includes(units)) throw new InputError(`units must be rad, m or mm, got '${String(units)}'`);
+  const wavelengthM = checkWavelengthM(opts.wavelengthM ?? C_BAND_WAVELENGTH_M);
+  const base = path.basename(file);
+  const layer = /\.tiff?$/i.test(base) ? layerOf(base) : null;
+  if (layer?.kind === 'cc') {
+    throw new InputError(`${file}: the name says coherence (LiCSAR .cc), not phase; give the .unw.tif (or the .diff_pha.tif) and this one as --coherence for a model with a coherence channel`);
+  }
+  if (layer && layer.kind === null && /\.geo\./i.test(base)) throw new InputError(`${file}: ${layer.reason}`);
+  const r = await readRaster(file);
+  checkInterferogramValues(r.data, file, units);
+  const notes: string[] = [];
+  const note = unitsNote(file, maxAbs(r.data), units);
+  if (note) notes.push(note);
+  let phaseRad: Float32Array;
+  if (units !== 'rad') {
+    phaseRad = losToPhaseArray(losMetres(r.data, units));
+  } else if (Math.abs(wavelengthM - C_BAND_WAVELENGTH_M) > 1e-9) {
+    if (layer?.kind === 'diff_pha') {
+      throw new InputError(`${file}: wrapped phase at wavelength ${wavelengthM} m cannot be rescaled to the C-band phase the network knows; give unwrapped phase (.unw.tif)`);
+    }
+    phaseRad = rescalePhaseArray(r.data, wavelengthM);
+    notes.push(`${file}: phase at wavelength ${wavelengthM} m rescaled to C-band phase (x${(wavelengthM / C_BAND_WAVELENGTH_M).toFixed(3)}), what the network was trained on`);
+  } else {
+    phaseRad = r.data;
+  }
+  return { width: r.width, height: r.height, phaseRad, lonLatGrid: r.lonLatGrid, notes };
 }
 
 export interface Prediction {
@@ -262,7 +327,7 @@ export async function predictRaster(d: Detector, r: PhaseRaster, opts: PredictOp
   const fit = squareFit(r.width, r.height, d.size);
   const common = {
     width: r.width, height: r.height, maskedFraction, scale: fit.scale, fit, temperature: d.temperature ?? null,
-    warnings: warning ? [warning] : [],
+    warnings: [...(r.notes ?? []), ...(warning ? [warning] : [])],
   };
   if (notEnoughData(maskedFraction, opts)) {
     const centre = { x: (r.width - 1) / 2, y: (r.height - 1) / 2, halfWidth: 0, halfHeight: 0 };
