@@ -381,3 +381,21 @@ test('caldera scan: --units mm reads LiCSBAS millimetres as --units m reads metr
     assert.match(r.out, /20200113_20200125\.geo\.unw\.tif: \d+ of \d+ values exceed 10000 rad/);
   });
 });
+
+test('docs/formats.md names every field of scan records and of the GeoJSON properties', async () => {
+  const doc = fs.readFileSync(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../docs/formats.md'), 'utf8');
+  const s = await scanProduct(product(), thresholdModel({ background: 0.5 }), { at: [{ ...A, name: 'A' }], scalesKm: [20] });
+  const [rec] = sceneRecords(s);
+  const keys = new Set<string>();
+  const walk = (o: unknown, prefix: string): void => {
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) return;
+    for (const [k, v] of Object.entries(o)) {
+      keys.add(k);
+      if (k !== 'probabilities' && k !== 'files') walk(v, `${prefix}${k}.`);
+    }
+  };
+  walk(rec, '');
+  for (const k of Object.keys(toFeatureCollection([s]).features[0]!.properties)) keys.add(k);
+  const missing = [...keys].filter((k) => !doc.includes(`\`${k}\``) && !doc.includes(`${k},`) && !doc.includes(`.${k}\``));
+  assert.deepEqual(missing, [], 'fields docs/formats.md does not name');
+});
