@@ -8,7 +8,9 @@
  *   diff_pha  wrapped (filtered) phase, radians, -pi..pi
  *   cc        coherence, 0..1 as float, or 0..255 as uint8 (newer products)
  * Any subset works; missing data is NaN, the GDAL nodata value, or 0 (LiCSAR writes 0 outside
- * the swath in older products).
+ * the swath in older products). Layers on a projected grid caldera knows (WGS84 UTM, Web Mercator,
+ * as LiCSBAS / MintPy / GDAL exports may be) are reprojected to lon/lat by nearest neighbour
+ * (`reproject.ts`), with a note.
  *
  * Masking. A pixel is masked when any layer has no data there, when a phase layer or the
  * coherence is exactly 0, or when coherence < `minCoherence`. The default 0.3 is chosen for
@@ -23,7 +25,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { wrapPhase } from '../core/raster.js';
-import { checkWavelengthM, losToPhaseArray, rescalePhaseArray, C_BAND_WAVELENGTH_M } from '../physics/units.js';
+import { checkWavelengthM, losToPhaseArray, rescalePhaseArray, C_BAND_WAVELENGTH_M, M_PER_DEG } from '../physics/units.js';
 import type { IfgLayers } from '../core/layers.js';
 import { InputError } from '../core/errors.js';
 import { readGeoTiff, type GeoReference, type GeoTiffRead } from './geotiff.js';
@@ -318,7 +320,7 @@ function describeGrid(r: GeoTiffRead): string {
 async function readLayer(file: string): Promise<GeoTiffRead> {
   let r: GeoTiffRead;
   try {
-    r = await readGeoTiff(file);
+    r = await readGeoTiff(file, { reproject: true });
   } catch (e) {
     const msg = (e as Error).message;
     if (/has no georeference/.test(msg)) {
@@ -382,6 +384,12 @@ export async function readProduct(files: ProductFiles, opts: ReadProductOptions 
   const pha = await read(files.diffPha);
   const cc = await read(files.cc);
   const plain = await read(files.raster);
+  for (const [f, r] of layers) {
+    if (r.reprojectedFrom) {
+      const m = Math.abs(r.geo!.dLat) * M_PER_DEG;
+      notes.push(`${path.basename(f)}: ${r.reprojectedFrom} grid reprojected to lon/lat (nearest neighbour, ${m.toFixed(0)} m pixels)`);
+    }
+  }
   // Values no interferogram has (±Infinity, byte-swapped or ×1e30 floats) are refused in one line.
   if (unw) checkLayerValues(unw.raster.data, path.basename(files.unw!), 'rad');
   if (pha) checkLayerValues(pha.raster.data, path.basename(files.diffPha!), 'rad');

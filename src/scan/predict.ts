@@ -32,6 +32,7 @@ import { boxCorners, type CentreBox } from '../core/box.js';
 import { C_BAND_WAVELENGTH_M, checkWavelengthM, losToPhaseArray, rescalePhaseArray } from '../physics/units.js';
 import { layerOf, losMetres, unitsNote, RASTER_UNITS, type RasterUnits } from '../io/licsar.js';
 import { checkInterferogramValues } from '../io/value-sanity.js';
+import { groundSpacingM, pixelToLonLatFn, projectionOf } from '../io/reproject.js';
 import { maxAbs } from '../core/arrays.js';
 import { formatNeeds, makeChannels, type ChannelFormat } from '../data/channels.js';
 import { resampleLayers } from '../data/resample.js';
@@ -112,6 +113,11 @@ export interface PhaseRaster {
   readonly lonLatGrid?: GeoReference | null;
   /** Things the user should know about the values (units that look wrong, a rescaled wavelength). */
   readonly notes?: readonly string[];
+  /**
+   * For a projected grid caldera knows (UTM, `io/reproject.ts`): GDAL pixel coordinates to
+   * [lon, lat], and the ground pixel size in metres. The raster itself is not resampled.
+   */
+  readonly projected?: { readonly pixelToLonLat: (x: number, y: number) => [number, number]; readonly spacingM: number } | null;
 }
 
 /** A GeoTIFF's grid when it is lon/lat degrees (a geographic CRS, or no CRS and degree-like numbers), else null. */
@@ -126,10 +132,11 @@ function lonLatGridOf(geo: GeoReference | null, geographic: boolean | null, widt
 export type Units = RasterUnits;
 
 /** A 2-D float raster from a .npy or single-band GeoTIFF file (NaN / nodata = masked). */
-export async function readRaster(file: string): Promise<{ width: number; height: number; data: Float32Array; lonLatGrid: GeoReference | null }> {
+export async function readRaster(file: string): Promise<{ width: number; height: number; data: Float32Array; lonLatGrid: GeoReference | null; projected: PhaseRaster['projected'] }> {
   const ext = path.extname(file).toLowerCase();
   let width: number, height: number, data: Float32Array;
   let lonLatGrid: GeoReference | null = null;
+  let projected: PhaseRaster['projected'] = null;
   if (ext === '.npy') {
     const a = readNpy(file);
     if (a.shape.length !== 2) throw new InputError(`${file}: expected a 2-D array (rows × columns), got shape (${a.shape.join(', ')})`);
@@ -139,12 +146,16 @@ export async function readRaster(file: string): Promise<{ width: number; height:
     const g = await readGeoTiff(file, { requireGeo: false, requireGeographic: false });
     ({ width, height, data } = g.raster);
     lonLatGrid = lonLatGridOf(g.geo, g.geographic, width, height);
+    if (!lonLatGrid && g.geo && g.geographic === false && g.epsg !== null && projectionOf(g.epsg)) {
+      const sp = groundSpacingM(g.geo, g.epsg, width, height);
+      projected = { pixelToLonLat: pixelToLonLatFn(g.geo, g.epsg), spacingM: Math.sqrt(sp.east * sp.north) };
+    }
   } else {
     throw new InputError(`${file}: unsupported input (expected .npy or a GeoTIFF .tif)`);
   }
   if (width < 2 || height < 2) throw new InputError(`${file}: ${width}×${height} is too small to be an interferogram`);
   if (data.every((v) => Number.isNaN(v))) throw new InputError(`${file}: every value is NaN or nodata (nothing to look at)`);
-  return { width, height, data, lonLatGrid };
+  return { width, height, data, lonLatGrid, projected };
 }
 
 /**
@@ -211,7 +222,7 @@ export async function readInterferogram(file: string, units: Units, opts: ReadIn
   } else {
     phaseRad = r.data;
   }
-  return { width: r.width, height: r.height, phaseRad, lonLatGrid: r.lonLatGrid, notes };
+  return { width: r.width, height: r.height, phaseRad, lonLatGrid: r.lonLatGrid, projected: r.projected, notes };
 }
 
 export interface Prediction {
@@ -292,8 +303,9 @@ export function viewWarning(r: PhaseRaster, size: number, name = 'the input'): s
   const fit = squareFit(r.width, r.height, size);
   const modelKm = (size * MODEL_SPACING_M) / 1000;
   const dims = `${r.width}×${r.height} px`;
-  if (r.lonLatGrid) {
-    const sideKm = (fit.side * gridSpacingM(r.lonLatGrid, r.height)) / 1000;
+  const spacingM = r.lonLatGrid ? gridSpacingM(r.lonLatGrid, r.height) : r.projected?.spacingM;
+  if (spacingM !== undefined) {
+    const sideKm = (fit.side * spacingM) / 1000;
     if (sideKm <= 1.5 * modelKm) return null;
     return `${name}: ${dims} (about ${sideKm.toFixed(0)} km across) is squeezed into the network's ${size} px view, ` +
       `${(sideKm / modelKm).toFixed(1)}× the ${modelKm.toFixed(1)} km it was trained on: sources of a few km become a few pixels. ` +
@@ -304,12 +316,21 @@ export function viewWarning(r: PhaseRaster, size: number, name = 'the input'): s
     'Crop it around the area of interest, or give a GeoTIFF on a lon/lat grid to caldera scan, which looks at it window by window';
 }
 
-/** Lon/lat corners (NW, NE, SE, SW) of a box in the raster's pixels (centre convention) on a lon/lat grid. */
-function boxLonLat(b: CentreBox, g: GeoReference): [number, number][] {
+/**
+ * Lon/lat corners (NW, NE, SE, SW) of a box in the raster's pixels (centre convention), given the
+ * map from GDAL pixel coordinates to [lon, lat] (a lon/lat grid's affine map, or a projection's).
+ */
+function boxLonLat(b: CentreBox, at: (x: number, y: number) => [number, number]): [number, number][] {
   // Centre-convention coordinate u is GDAL coordinate u + 0.5.
   const x0 = b.x - b.halfWidth + 0.5, x1 = b.x + b.halfWidth + 0.5, y0 = b.y - b.halfHeight + 0.5, y1 = b.y + b.halfHeight + 0.5;
-  const at = (x: number, y: number): [number, number] => [g.west + x * g.dLon, g.north + y * g.dLat];
   return [at(x0, y0), at(x1, y0), at(x1, y1), at(x0, y1)];
+}
+
+/** GDAL pixel coordinates -> [lon, lat] for a raster on a lon/lat or known projected grid, else null. */
+function lonLatMap(r: PhaseRaster): ((x: number, y: number) => [number, number]) | null {
+  const g = r.lonLatGrid;
+  if (g) return (x, y) => [g.west + x * g.dLon, g.north + y * g.dLat];
+  return r.projected?.pixelToLonLat ?? null;
 }
 
 /**
@@ -337,7 +358,8 @@ export async function predictRaster(d: Detector, r: PhaseRaster, opts: PredictOp
   const [out] = await d.run([x]) as [ModelOutput];
   const judged = (q: Prediction): Prediction & { verdict: Verdict } => ({ ...q, verdict: verdictOf(q.className, q.probabilities[CLASS_NAMES.indexOf(q.className)]!, opts) });
   const own = judged(toPrediction(out.probs, out.box, fit));
-  const polygon = r.lonLatGrid && own.className !== 'none' ? boxLonLat(own.box, r.lonLatGrid) : null;
+  const map = lonLatMap(r);
+  const polygon = map && own.className !== 'none' ? boxLonLat(own.box, map) : null;
   return {
     ...common, ...own, polygon,
     ...(out.negated ? { negated: judged(toPrediction(out.negated.probs, out.negated.box, fit)) } : {}),
