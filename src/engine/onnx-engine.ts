@@ -103,7 +103,7 @@ export class OnnxEngine {
   /** Open a .onnx file. InputError when it cannot be read or loaded. */
   static async fromFile(file: string, opts: OnnxEngineOptions = {}): Promise<OnnxEngine> {
     // A regular file only (a FIFO would block forever), read non-blocking; InputError otherwise.
-    const bytes = new Uint8Array(await readInputFile(file, { what: 'ONNX model' }));
+    const bytes = new Uint8Array(await readInputFile(file));
     return OnnxEngine.fromBytes(bytes, { ...opts, source: opts.source ?? file });
   }
 
