@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,7 +9,10 @@ import { readNpz } from '../../src/io/npz.js';
 import { decodePng } from '../../src/io/png.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-cli-'));
+const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-cli-'));
+after(() => fs.rmSync(ROOT, { recursive: true, force: true }));
+let n = 0;
+const tmp = (): string => fs.mkdtempSync(path.join(ROOT, `${n++}-`));
 
 function run(...args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
