@@ -13,6 +13,7 @@ import { InputError } from '../core/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { readInputFile } from './input-file.js';
 import { registerBoundedTiffDecoders } from './tiff-codecs.js';
+import { projectionOf, reprojectToLonLat } from './reproject.js';
 
 registerBoundedTiffDecoders();
 
@@ -41,6 +42,11 @@ export interface GeoTiffReadOptions {
   requireGeo?: boolean;
   /** Fail when the CRS is projected rather than geographic lat/lon (default true). */
   requireGeographic?: boolean;
+  /**
+   * A projected grid in a projection `reproject.ts` knows (WGS84 UTM, Web Mercator) is resampled
+   * onto a lon/lat grid (nearest neighbour) instead of refused (default false).
+   */
+  reproject?: boolean;
 }
 
 export interface GeoTiffRead {
@@ -59,6 +65,8 @@ export interface GeoTiffRead {
   /** Number of bands in the file and the one that was read. */
   bands: number;
   band: number;
+  /** 'EPSG:<code>' of the projected grid the raster was reprojected from (option `reproject`), else absent. */
+  reprojectedFrom?: string;
 }
 
 const USER_DEFINED = 32767;
@@ -115,7 +123,12 @@ export async function decodeGeoTiff(bytes: Uint8Array, name = 'geotiff', opts: G
     fail(name, 'has no georeference (no ModelTiepoint + ModelPixelScale or ModelTransformation); ' +
       'pass requireGeo: false to read it as a plain image');
   }
-  if (opts.requireGeographic ?? true) checkGeographic(name, geo, epsg, geographic, width, height);
+  const reproject = opts.reproject === true && geographic === false && geo !== null;
+  if (reproject && (epsg === null || projectionOf(epsg) === null)) {
+    const what = epsg !== null ? `projected CRS EPSG:${epsg}` : 'a projected (user-defined) CRS';
+    fail(name, `has ${what}, which caldera cannot reproject (it knows WGS84 UTM zones and Web Mercator); warp it: gdalwarp -t_srs EPSG:4326`);
+  }
+  if ((opts.requireGeographic ?? true) && !reproject) checkGeographic(name, geo, epsg, geographic, width, height);
 
   const nodata = parseNodata(fd.GDAL_NODATA);
   let values: ArrayLike<number>;
@@ -128,10 +141,12 @@ export async function decodeGeoTiff(bytes: Uint8Array, name = 'geotiff', opts: G
   if (values.length !== width * height) {
     fail(name, `decoded ${values.length} values, expected ${width}x${height}; corrupt or truncated`);
   }
-  return {
-    raster: { width, height, data: toFloat32(values, nodata) },
-    geo, epsg, geographic, nodata, sampleFormat, bitsPerSample, bands, band,
-  };
+  const raster = { width, height, data: toFloat32(values, nodata) };
+  if (reproject) {
+    const r = reprojectToLonLat(raster, geo!, epsg!, name);
+    return { raster: r.raster, geo: r.geo, epsg: 4326, geographic: true, nodata, sampleFormat, bitsPerSample, bands, band, reprojectedFrom: `EPSG:${epsg}` };
+  }
+  return { raster, geo, epsg, geographic, nodata, sampleFormat, bitsPerSample, bands, band };
 }
 
 function sampleFormatOf(code: number | undefined): SampleFormat {
