@@ -131,7 +131,7 @@ export async function streamInflate(input: Uint8Array, maxOut: number): Promise<
   const ds = new DecompressionStream('deflate');
   const writer = ds.writable.getWriter();
   // Errors surface on the reading side; these promises only need handling.
-  writer.write(input).catch(() => undefined);
+  writer.write(new Uint8Array(input.buffer as ArrayBuffer, input.byteOffset, input.byteLength)).catch(() => undefined);
   writer.close().catch(() => undefined);
   const reader = ds.readable.getReader();
   const chunks: Uint8Array[] = [];
