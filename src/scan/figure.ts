@@ -146,7 +146,7 @@ function cross(c: Canvas, x: number, y: number, r = 4): void {
 }
 
 /** What the grey pixels are: coherence below the threshold, from the .cc file, the phase, or both. */
-function maskedWhy(p: Product): string {
+export function maskedWhy(p: Product): string {
   const src = p.coherenceSource ?? (p.coherence ? 'file' : 'none');
   if (src === 'phase') return `phase-derived coherence < ${p.minCoherence}`;
   if (src === 'file+phase') return `coherence (.cc or phase) < ${p.minCoherence}`;
