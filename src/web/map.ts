@@ -57,7 +57,7 @@ export function ticks(lo: number, hi: number, most = 6): { values: number[]; dec
   const steps = [0.001, 0.002, 0.005, 0.01, 0.02, 0.025, 0.05, 0.1, 0.2, 0.25, 0.5, 1, 2, 5, 10, 20, 30];
   const step = steps.find((s) => (hi - lo) / s <= most) ?? 45;
   const values: number[] = [];
-  for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + 1e-9; v += step) values.push(Math.round(v / step) * step);
+  for (let k = Math.ceil(lo / step - 1e-9); k <= Math.floor(hi / step + 1e-9); k++) values.push(Number((k * step).toFixed(10)));
   const decimals = step >= 1 ? 0 : Math.min(3, String(step).split('.')[1]!.length);
   return { values, decimals };
 }
