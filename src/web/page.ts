@@ -45,6 +45,8 @@ interface Hook {
   records: ScanRecord[];
   /** Unrounded detections (for comparing engines). */
   detections: { product: string; className: string; probs: number[]; boxPixels: number[]; sizeKm: number }[];
+  /** Every window the network answered, unrounded: where, and its probabilities and box (window pixels). */
+  windows: { product: string; centre: [number, number]; sizeKm: number; probs: number[]; box: number[] | null }[];
   lastScan: { products: number; scanned: number; failures: number } | null;
   geojson(): string;
   jsonl(): string;
@@ -64,7 +66,7 @@ function h<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLEle
 
 const features: GeoJsonFeature[] = [];
 const hook: Hook = {
-  state: 'starting', backend: null, model: null, messages: [], records: [], detections: [], lastScan: null,
+  state: 'starting', backend: null, model: null, messages: [], records: [], detections: [], windows: [], lastScan: null,
   geojson: () => geoJsonText({ type: 'FeatureCollection', features }),
   jsonl: () => toJsonLines(hook.records),
 };
@@ -299,6 +301,10 @@ async function scan(files: GivenFile[]): Promise<void> {
         hook.records.push(...recs);
         features.push(...s.detections.map((d) => detectionFeature(s, d)));
         hook.detections.push(...s.detections.map((d) => ({ product: s.product.id, className: d.className, probs: [...d.probs], boxPixels: [...d.boxPixels], sizeKm: d.sizeKm })));
+        hook.windows.push(...s.predictions.map((w) => ({
+          product: s.product.id, centre: [w.centre.lon, w.centre.lat] as [number, number], sizeKm: w.sizeKm, probs: [...w.probs],
+          box: w.boxWindow ? [w.boxWindow.x, w.boxWindow.y, w.boxWindow.halfWidth, w.boxWindow.halfHeight] : null,
+        })));
         items.push({ id: s.product.id, source: 'scanned here', records: recs, product: s.product, picture: null, summary: sceneSummary(s), notes: [...s.product.notes, ...s.notes] });
         updateDownloads();
         if (items.length - 1 === first) await show(first);
@@ -505,6 +511,7 @@ function wire(): void {
     features.length = 0;
     hook.records = [];
     hook.detections = [];
+    hook.windows = [];
     clearMessages();
     updateDownloads();
     void show(-1);

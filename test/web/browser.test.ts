@@ -172,6 +172,7 @@ test('the web page scans a product in headless Chromium as caldera scan does, an
         assert.equal(await page.getAttribute('#detections li:first-child button', 'aria-pressed'), 'true');
         assert.equal(await page.locator('#map svg .det.active').count(), 1);
       }
+      await page.mouse.move(1, 1);
       await page.screenshot({ path: shot, fullPage: true });
 
       // Bad input dropped on the page: plain messages, and the page goes on.
