@@ -19,6 +19,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readInputFile } from './input-file.js';
+// Loading geotiff.ts makes Node's zlib the Deflate inflater of the bounded TIFF decoders (as before the split).
+import './geotiff.js';
 import {
   decodeLayer, minCoherenceOf, productFromLayers, ProductPairing, layerOf,
   type DiscoverOptions, type Discovery, type Product, type ProductFiles, type ReadProductOptions,

@@ -33,6 +33,8 @@ interface Item {
   readonly picture: File | null;
   readonly summary: string[];
   readonly notes: string[];
+  /** The probability threshold of its scan (null: not known). */
+  readonly minScore: number | null;
 }
 
 /** What scripts and the browser test read. */
@@ -147,7 +149,7 @@ function renderDetections(item: Item | null): void {
   $('det-count').textContent = item ? `(${dets.length})` : '';
   const empty = $('det-empty');
   empty.hidden = dets.length > 0;
-  empty.textContent = !item ? 'No product yet.' : `No detection at probability ≥ ${item.source === 'scanned here' ? settingsMinScore() : 'the scan\'s threshold'} in ${item.id}.`;
+  empty.textContent = !item ? 'No product yet.' : `No detection at probability ≥ ${item.minScore ?? 'the scan\'s threshold'} in ${item.id}.`;
   dets.forEach((r, k) => {
     const p = r.probabilities!;
     const b = r.box!.lonLat!;
@@ -244,10 +246,6 @@ function download(name: string, text: string, type: string): void {
 // ---------------------------------------------------------------------------------------------
 // Scanning
 
-function settingsMinScore(): number {
-  return Number($<HTMLInputElement>('min-score').value);
-}
-
 function readSettings(): PageScanOptions & { sign: boolean } {
   const num = (id: string, what: string): number => {
     const v = Number($<HTMLInputElement>(id).value);
@@ -305,7 +303,7 @@ async function scan(files: GivenFile[]): Promise<void> {
           product: s.product.id, centre: [w.centre.lon, w.centre.lat] as [number, number], sizeKm: w.sizeKm, probs: [...w.probs],
           box: w.boxWindow ? [w.boxWindow.x, w.boxWindow.y, w.boxWindow.halfWidth, w.boxWindow.halfHeight] : null,
         })));
-        items.push({ id: s.product.id, source: 'scanned here', records: recs, product: s.product, picture: null, summary: sceneSummary(s), notes: [...s.product.notes, ...s.notes] });
+        items.push({ id: s.product.id, source: 'scanned here', records: recs, product: s.product, picture: null, summary: sceneSummary(s), notes: [...s.product.notes, ...s.notes], minScore: s.minScore });
         updateDownloads();
         if (items.length - 1 === first) await show(first);
         else await show(current); // refresh the product list
@@ -367,6 +365,7 @@ async function openResults(files: File[], names: string[]): Promise<void> {
         `model ${r0.model} (${r0.temperature === null ? 'uncalibrated' : `calibrated, T = ${r0.temperature}`}), channels ${r0.format}`,
       ],
       notes: g.records.filter((r) => r.message && r.verdict !== 'not enough data').map((r) => r.message!),
+      minScore: null,
     });
   }
   say(`Opened ${records.length} record${records.length === 1 ? '' : 's'} of ${items.length - first} product${items.length - first === 1 ? '' : 's'}.`, 'note');
