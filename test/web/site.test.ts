@@ -178,7 +178,8 @@ test('caldera web: --out or --serve needed, a foreign folder refused, --serve wr
       assert.match(html, /Content-Security-Policy/);
       assert.match(html, /<script type="module" src="caldera.js"><\/script>/);
       const config = await (await fetch(`${url}config.json`)).json() as { model: { path: string; name: string; calibration: boolean } };
-      assert.deepEqual(config.model, { path: 'model/', name: 'models/default', calibration: false });
+      const calibrated = fs.existsSync(path.resolve(path.dirname(MAIN), '../../../models/default/calibration.json'));
+      assert.deepEqual(config.model, { path: 'model/', name: 'models/default', calibration: calibrated });
       const weights = new Uint8Array(await (await fetch(`${url}model/weights.bin`)).arrayBuffer());
       assert.equal(weights.length, fs.statSync(path.resolve(path.dirname(MAIN), '../../../models/default/weights.bin')).size);
       assert.equal((await fetch(`${url}wasm/tfjs-backend-wasm-simd.wasm`)).headers.get('content-type'), 'application/wasm');
