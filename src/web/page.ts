@@ -80,6 +80,8 @@ let busy = false;
 const items: Item[] = [];
 let current = -1;
 let map: MapView | null = null;
+/** Frees the picture of a results item on show. */
+let releasePicture: (() => void) | null = null;
 let active: number | null = null;
 
 function setState(s: string): void {
@@ -195,6 +197,8 @@ async function show(k: number): Promise<void> {
   active = null;
   map?.dispose();
   map = null;
+  releasePicture?.();
+  releasePicture = null;
   const item = items[k] ?? null;
   const sel = $<HTMLSelectElement>('product');
   sel.replaceChildren(...items.map((it, i) => h('option', { value: String(i), selected: i === k }, `${it.id} (${it.source})`)));
@@ -217,7 +221,7 @@ async function show(k: number): Promise<void> {
     const url = URL.createObjectURL(item.picture);
     const img = h('img', { src: url, alt: `the picture caldera scan drew of ${item.id}: wrapped phase, boxes and what the network saw`, className: 'picture' });
     holder.appendChild(img);
-    map = { element: document.createElementNS('http://www.w3.org/2000/svg', 'svg'), setActive: () => undefined, dispose: () => URL.revokeObjectURL(url) };
+    releasePicture = () => URL.revokeObjectURL(url);
     return;
   }
   const notRun = $<HTMLInputElement>('show-not-run').checked;
@@ -380,7 +384,11 @@ interface Picked { file: File; name: string; fromFolder: boolean }
 const isResultText = (n: string): boolean => /\.(jsonl|geojson)$/i.test(n);
 
 async function take(picked: Picked[]): Promise<void> {
-  if (busy || picked.length === 0) return;
+  if (picked.length === 0) return;
+  if (busy) {
+    say('A scan is running: give these files again when it has finished.');
+    return;
+  }
   clearMessages();
   setState('reading');
   try {

@@ -7,7 +7,7 @@
  * input dropped on the page (an unreadable file, a GeoTIFF without georeference), the results
  * view on the CLI's output folder, keyboard selection, a model that fails to load, and that no
  * request left 127.0.0.1. A screenshot is saved; its path is printed last
- * (CALDERA_WEB_SCREENSHOT=FILE chooses where).
+ * (CALDERA_WEB_SCREENSHOT=FILE chooses where; CALDERA_SHARED_REAL=DIR another ../shared/real).
  *
  * Skipped, with a message, when /usr/bin/chromium (CALDERA_CHROMIUM) or playwright-core is missing.
  */
@@ -27,7 +27,7 @@ import { runCli } from '../helpers/files.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const CHROMIUM = process.env.CALDERA_CHROMIUM ?? '/usr/bin/chromium';
-const REAL = path.resolve(REPO, '../shared/real');
+const REAL = process.env.CALDERA_SHARED_REAL ?? path.resolve(REPO, '../shared/real');
 const CALBUCO = ['unw', 'diff_pha', 'cc'].map((k) => path.join(REAL, `calbuco_20160414_20160426.geo.${k}.tif`));
 
 async function playwright(): Promise<typeof import('playwright-core') | null> {
