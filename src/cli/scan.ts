@@ -10,7 +10,7 @@ import { DEFAULT_MAX_MASKED, DEFAULT_MIN_SCORE } from '../scan/record.js';
 import { loadVolcanoList, scanPoints, volcanoListText } from '../scan/points.js';
 import { loadDetector } from '../scan/detector.js';
 import { engineOf, threadsOf } from './engine.js';
-import { bool, list, num, str, type Parsed } from './args.js';
+import { bool, list, num, str, type Parsed, strArg } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';
 
@@ -62,7 +62,7 @@ export const scanCommand = command('scan', 'classify and locate deformation in r
     sign: { type: 'boolean', help: 'also run every window with the phase negated and average the answers' },
     units: { type: 'string', help: "plain single-band rasters: 'rad' unwrapped phase or 'm' LOS displacement (LiCSBAS/MintPy)", default: 'rad', value: 'rad|m' },
     'min-coherence': { type: 'number', help: 'mask pixels with lower coherence, from the .cc file or estimated from the phase (Sentinel-1, ~100 m multilooked: phase std ~0.5 rad at 0.3)', default: DEFAULT_MIN_COHERENCE },
-    'phase-coherence': { type: 'string', help: "estimate coherence from the wrapped phase (7x7 px, local fringe gradient removed) and mask it below --min-coherence: 'auto' for products without a .cc file, 'on' for every product, 'off' never", default: 'auto', value: 'auto|on|off' },
+    'phase-coherence': { type: 'string', help: "estimate coherence from the wrapped phase (7x7 px, local fringe gradient removed) and mask it below --min-coherence: 'on' for every product (with a .cc file too: the lower of the two coherences masks), 'auto' only for products without a .cc file, 'off' never", default: 'on', value: 'on|auto|off' },
     'min-score': { type: 'number', help: 'smallest (calibrated) class probability reported as a detection; lower answers are "below threshold"', default: DEFAULT_MIN_SCORE },
     'max-masked': { type: 'number', help: 'windows with a larger masked share get "not enough data" and are not run', default: DEFAULT_MAX_MASKED },
     overlap: { type: 'number', help: 'frame scan: overlap of neighbouring windows', default: 0.5 },
@@ -82,7 +82,7 @@ export const scanCommand = command('scan', 'classify and locate deformation in r
     if (p.positionals.length === 0) throw new InputError('give at least one product file or folder');
     const units = str(p, 'units') ?? 'rad';
     if (units !== 'rad' && units !== 'm') throw new InputError(`--units must be rad or m, got '${units}'`);
-    const phaseCoherence = str(p, 'phase-coherence') ?? 'auto';
+    const phaseCoherence = strArg(p, 'phase-coherence');
     if (!(PHASE_COHERENCE_MODES as readonly string[]).includes(phaseCoherence)) {
       throw new InputError(`--phase-coherence must be one of ${PHASE_COHERENCE_MODES.join(', ')}, got '${phaseCoherence}'`);
     }

@@ -42,6 +42,8 @@ import { M_PER_DEG } from '../physics/units.js';
  * one is the training grid itself (90 m pixels, Gaddes et al. 2021).
  */
 export const DEFAULT_SCALES_KM: readonly number[] = [0.5, 1, 2].map((f) => (f * MODEL_SIZE_PX * MODEL_SPACING_M) / 1000);
+/** Coherence estimated from the wrapped phase masks every product by default (with a .cc: the lower of the two). */
+export const DEFAULT_PHASE_COHERENCE: PhaseCoherenceMode = 'on';
 /** Skip a scale whose window pixels are more than this many times finer than the product's. */
 export const DEFAULT_MAX_MAGNIFICATION = 3;
 
@@ -331,7 +333,7 @@ export interface ScanFailure {
 export interface ScanAllOptions {
   readonly discover?: DiscoverOptions;
   readonly read?: Omit<ReadProductOptions, 'allowEmpty'>;
-  /** Coherence estimated from the wrapped phase: 'auto' (products without a .cc, the default), 'on', 'off'. */
+  /** Coherence estimated from the wrapped phase: 'on' (every product, the default: the lower of it and the .cc masks), 'auto' (products without a .cc), 'off'. */
   readonly phaseCoherence?: PhaseCoherenceMode;
   readonly phaseCoherenceOptions?: PhaseCoherenceOptions;
   readonly scan?: Omit<ScanOptions, 'onProgress' | 'at'>;
@@ -379,7 +381,7 @@ export async function scanFound(found: Pick<Discovery, 'products' | 'problems'>,
     const files = found.products[k]!;
     try {
       const got = await read(files, { ...opts.read, allowEmpty: true });
-      const p = applyPhaseCoherence(got, opts.phaseCoherence ?? 'auto', opts.phaseCoherenceOptions);
+      const p = applyPhaseCoherence(got, opts.phaseCoherence ?? DEFAULT_PHASE_COHERENCE, opts.phaseCoherenceOptions);
       const at = p.maskedFraction >= 1 ? undefined : typeof opts.at === 'function' ? opts.at(p) : opts.at;
       const s = await scanProduct(p, model, {
         ...opts.scan, ...(at ? { at } : {}),

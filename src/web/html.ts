@@ -58,8 +58,8 @@ export function indexHtml(version: string): string {
           <input id="min-coherence" type="number" min="0" max="1" step="0.05"></div>
         <div class="field"><label for="phase-coherence">Coherence estimated from the phase</label>
           <select id="phase-coherence">
-            <option value="auto" selected>for products without a .cc file</option>
-            <option value="on">for every product</option>
+            <option value="on">for every product (with a .cc: the lower)</option>
+            <option value="auto">only without a .cc file</option>
             <option value="off">never</option>
           </select></div>
         <div class="field"><label for="units">A plain single-band GeoTIFF holds</label>

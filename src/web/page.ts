@@ -15,7 +15,7 @@ import { DEFAULT_MIN_COHERENCE, type Product } from '../io/product.js';
 import { maskedWhy } from '../scan/figure.js';
 import { detectionFeature, geoJsonText, sceneRecords, toJsonLines, type GeoJsonFeature, type ScanRecord } from '../scan/output.js';
 import { DEFAULT_MAX_MASKED, DEFAULT_MIN_SCORE } from '../scan/record.js';
-import { DEFAULT_SCALES_KM, noValidPixelsText, type SceneResult } from '../scan/scan.js';
+import { DEFAULT_PHASE_COHERENCE, DEFAULT_SCALES_KM, noValidPixelsText, type SceneResult } from '../scan/scan.js';
 import type { PhaseCoherenceMode } from '../data/coherence-mask.js';
 import { detectionsOf, renderLegend, renderMap, type MapView } from './map.js';
 import { groupByProduct, parseScanGeoJson, parseScanJsonl } from './results.js';
@@ -491,6 +491,7 @@ async function startModel(): Promise<void> {
 function wire(): void {
   $('min-score').setAttribute('value', String(DEFAULT_MIN_SCORE));
   $('min-coherence').setAttribute('value', String(DEFAULT_MIN_COHERENCE));
+  $<HTMLSelectElement>('phase-coherence').value = DEFAULT_PHASE_COHERENCE;
   $('scales').textContent = `Windows of ${DEFAULT_SCALES_KM.map((s) => Math.round(s)).join(', ')} km overlapping by half; windows more than ${pct(DEFAULT_MAX_MASKED)} masked are not run; boxes merged across windows and scales (as caldera scan).`;
   const files = $<HTMLInputElement>('pick-files'), folder = $<HTMLInputElement>('pick-folder');
   $('pick-files-button').addEventListener('click', () => files.click());

@@ -8,7 +8,7 @@
  */
 import { DEFAULT_MIN_COHERENCE, decodeLayer, namePaths, pairFiles, productFromLayers, type ProductLayers } from '../io/product.js';
 import type { PhaseCoherenceMode } from '../data/coherence-mask.js';
-import { scanFound, DEFAULT_SCALES_KM, type ScanFailure, type SceneResult } from '../scan/scan.js';
+import { scanFound, DEFAULT_PHASE_COHERENCE, DEFAULT_SCALES_KM, type ScanFailure, type SceneResult } from '../scan/scan.js';
 import type { Detector } from '../scan/forward.js';
 import { DEFAULT_MAX_MASKED, DEFAULT_MIN_SCORE } from '../scan/record.js';
 import { detectionFeature, geoJsonText, sceneRecords, type FeatureCollection, type ScanRecord } from '../scan/output.js';
@@ -73,7 +73,7 @@ export async function scanGivenFiles(files: readonly GivenFile[], model: Detecto
     return productFromLayers(pf, layers, ro, namePaths);
   }, model, {
     read: { units, minCoherence: opts.minCoherence ?? DEFAULT_MIN_COHERENCE },
-    phaseCoherence: opts.phaseCoherence ?? 'auto',
+    phaseCoherence: opts.phaseCoherence ?? DEFAULT_PHASE_COHERENCE,
     scan: {
       scalesKm: opts.scalesKm ?? DEFAULT_SCALES_KM,
       overlap: opts.overlap ?? 0.5,

@@ -11,6 +11,7 @@ import {
 import { InputError } from '../../src/core/errors.js';
 import { C_BAND_WAVELENGTH_M } from '../../src/physics/units.js';
 import type { Raster } from '../../src/core/raster.js';
+import { withDir as withTempDir } from '../helpers/files.js';
 
 const GEO: GeoTransform = { west: -73, north: -41, dLon: 0.002, dLat: -0.002 };
 const W = 40, H = 30;
@@ -21,14 +22,7 @@ function field(f: (x: number, y: number) => number, w = W, h = H): Raster {
   return { width: w, height: h, data };
 }
 
-async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-licsar-'));
-  try {
-    await f(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (f: (dir: string) => Promise<void>): Promise<void> => withTempDir('caldera-licsar-', f);
 
 const rejectsWith = (re: RegExp) => (e: unknown) => {
   assert.ok(e instanceof InputError, `expected InputError, got ${String(e)}`);
