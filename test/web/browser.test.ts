@@ -166,14 +166,18 @@ test('the web page scans a product in headless Chromium as caldera scan does, an
       const cliGeo = JSON.parse(fs.readFileSync(path.join(scanDir, 'scan.geojson'), 'utf8')) as typeof geojson;
       assert.deepEqual(geojson.features.map((f) => f.properties.class), cliGeo.features.map((f) => f.properties.class));
 
+      // The screenshot: the page as a scan leaves it.
+      await page.mouse.move(1, 1);
+      await page.screenshot({ path: shot, fullPage: true });
+
       // Keyboard: a detection's button takes focus and selects its box; Escape lets go.
       if (dets > 0) {
         await page.focus('#detections li:first-child button');
         assert.equal(await page.getAttribute('#detections li:first-child button', 'aria-pressed'), 'true');
         assert.equal(await page.locator('#map svg .det.active').count(), 1);
+        await page.keyboard.press('Escape');
+        assert.equal(await page.locator('#map svg .det.active').count(), 0);
       }
-      await page.mouse.move(1, 1);
-      await page.screenshot({ path: shot, fullPage: true });
 
       // Bad input dropped on the page: plain messages, and the page goes on.
       const noGeo = encodeGeoTiff({ width: 8, height: 8, data: new Float32Array(64).fill(1) }, null);
