@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import { parseChannelFormat, type ChannelFormat } from '../data/channels.js';
 import { readManifest } from '../data/dataset.js';
+import { listSamples, realFormatProblem } from '../data/real.js';
 import { InputError } from '../core/errors.js';
 import { runStudy, type StudyBudget } from '../study/study-run.js';
 import { loadResults, writeReport, type StudyPlan } from '../study/study.js';
@@ -42,9 +43,21 @@ export const studyCommand = command('study', 'the channel study: one model per c
   const [what, ...rest] = p.positionals;
   if (what !== 'channels' || rest.length > 0) throw new InputError("usage: caldera study channels --data DIR --test DIR --out DIR (the only study is 'channels')");
   const dataDir = requireStr(p, 'data'), testDir = requireStr(p, 'test'), outDir = requireStr(p, 'out');
-  readManifest(testDir);
   const quick = bool(p, 'quick');
   const formats = formatsFor(p, dataDir);
+  const realDir = str(p, 'real');
+  if (realDir) {
+    // Scoring on the real set comes after each run's training: check every format can be scored first.
+    const metas = listSamples(realDir);
+    if (metas.length === 0) throw new InputError(`--real ${realDir}: the labelled real dataset has no samples`);
+    const bad = formats.map((f) => [f, realFormatProblem(metas, f)] as const).filter(([, why]) => why !== null);
+    if (bad.length) {
+      const ok = formats.filter((f) => !bad.some(([b]) => b === f));
+      throw new InputError(`--real ${realDir} cannot score format${bad.length > 1 ? 's' : ''} ${bad.map(([f]) => f).join(', ')} (${bad[0]![1]}); ` +
+        `${ok.length ? `give --formats ${ok.join(',')}` : 'give formats its samples can feed'}, or leave out --real`);
+    }
+  }
+  readManifest(testDir);
   const seeds = (quick ? ['1'] : listArg(p, 'seeds')).map((s) => {
     const v = Number(s);
     if (!Number.isInteger(v)) throw new InputError(`--seeds expects whole numbers, got '${s}'`);
@@ -64,7 +77,6 @@ export const studyCommand = command('study', 'the channel study: one model per c
     const bad = formats.filter((f) => f.length !== 3);
     if (bad.length) throw new InputError(`--backbone vgg16 takes 3-channel formats; drop ${bad.join(', ')}`);
   }
-  const realDir = str(p, 'real');
   const command = ['npx caldera study channels', `--data ${dataDir}`, `--test ${testDir}`, ...(realDir ? [`--real ${realDir}`] : []), `--out ${outDir}`,
     `--formats ${formats.join(',')}`, `--seeds ${seeds.join(',')}`, `--epochs ${budget.epochs}`, `--batch ${budget.batch}`, `--lr ${budget.lr}`, `--arch ${arch}`, `--jobs ${jobs}`, ...(backbone === 'vgg16' ? [`--backbone vgg16${backboneWeights ? ` --backbone-weights ${backboneWeights}` : ''}`] : [])].join(' \\\n    ');
   const dm = readManifest(dataDir), tm = readManifest(testDir);

@@ -35,6 +35,22 @@ export interface GeoTiffReadOptions {
   requireGeo?: boolean;
   /** Fail when the CRS is projected rather than geographic lat/lon (default true). */
   requireGeographic?: boolean;
+  /**
+   * A projected grid in a projection the reprojector knows (in Node, `reproject.ts`: WGS84 UTM,
+   * Web Mercator) is resampled onto a lon/lat grid (nearest neighbour) instead of refused (default
+   * false). Without a reprojector (the web page) a projected grid is refused as before.
+   */
+  reproject?: boolean;
+}
+
+/**
+ * Resamples a projected raster to lon/lat; passed by `geotiff.ts` in Node (proj4 stays out of
+ * the browser bundle).
+ */
+export interface Reprojector {
+  /** True when the reprojector knows EPSG code `epsg`. */
+  knows(epsg: number): boolean;
+  toLonLat(raster: Raster, geo: GeoReference, epsg: number, name: string): { raster: Raster; geo: GeoReference };
 }
 
 export interface GeoTiffRead {
@@ -53,6 +69,8 @@ export interface GeoTiffRead {
   /** Number of bands in the file and the one that was read. */
   bands: number;
   band: number;
+  /** 'EPSG:<code>' of the projected grid the raster was reprojected from (option `reproject`), else absent. */
+  reprojectedFrom?: string;
 }
 
 const USER_DEFINED = 32767;
@@ -64,7 +82,8 @@ function fail(name: string, problem: string, cause?: unknown): never {
 }
 
 /** Decode GeoTIFF bytes; `name` is used in error messages. */
-export async function decodeGeoTiff(bytes: Uint8Array, name = 'geotiff', opts: GeoTiffReadOptions = {}): Promise<GeoTiffRead> {
+export async function decodeGeoTiff(bytes: Uint8Array, name = 'geotiff', opts: GeoTiffReadOptions = {},
+  reprojector?: Reprojector): Promise<GeoTiffRead> {
   // The bounded decoders; the first registration wins (io/geotiff.ts registers zlib's in Node).
   registerBoundedTiffDecoders();
   const buf = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
@@ -106,7 +125,12 @@ export async function decodeGeoTiff(bytes: Uint8Array, name = 'geotiff', opts: G
     fail(name, 'has no georeference (no ModelTiepoint + ModelPixelScale or ModelTransformation); ' +
       'pass requireGeo: false to read it as a plain image');
   }
-  if (opts.requireGeographic ?? true) checkGeographic(name, geo, epsg, geographic, width, height);
+  const reproject = opts.reproject === true && reprojector !== undefined && geographic === false && geo !== null;
+  if (reproject && (epsg === null || !reprojector.knows(epsg))) {
+    const what = epsg !== null ? `projected CRS EPSG:${epsg}` : 'a projected (user-defined) CRS';
+    fail(name, `has ${what}, which caldera cannot reproject (it knows WGS84 UTM zones and Web Mercator); warp it: gdalwarp -t_srs EPSG:4326`);
+  }
+  if ((opts.requireGeographic ?? true) && !reproject) checkGeographic(name, geo, epsg, geographic, width, height);
 
   const nodata = parseNodata(fd.GDAL_NODATA);
   let values: ArrayLike<number>;
@@ -119,10 +143,12 @@ export async function decodeGeoTiff(bytes: Uint8Array, name = 'geotiff', opts: G
   if (values.length !== width * height) {
     fail(name, `decoded ${values.length} values, expected ${width}x${height}; corrupt or truncated`);
   }
-  return {
-    raster: { width, height, data: toFloat32(values, nodata) },
-    geo, epsg, geographic, nodata, sampleFormat, bitsPerSample, bands, band,
-  };
+  const raster = { width, height, data: toFloat32(values, nodata) };
+  if (reproject) {
+    const r = reprojector!.toLonLat(raster, geo!, epsg!, name);
+    return { raster: r.raster, geo: r.geo, epsg: 4326, geographic: true, nodata, sampleFormat, bitsPerSample, bands, band, reprojectedFrom: `EPSG:${epsg}` };
+  }
+  return { raster, geo, epsg, geographic, nodata, sampleFormat, bitsPerSample, bands, band };
 }
 
 function sampleFormatOf(code: number | undefined): SampleFormat {

@@ -13,8 +13,10 @@ import type { Raster } from '../core/raster.js';
 import { InputError } from '../core/errors.js';
 import { writeFileAtomic } from './atomic.js';
 import { readInputFile } from './input-file.js';
-import { decodeGeoTiff, type GeoReference, type GeoTiffRead, type GeoTiffReadOptions, type GeoTransform } from './geotiff-decode.js';
+import { decodeGeoTiff as decodeGeoTiffBytes, type GeoReference, type GeoTiffRead, type GeoTiffReadOptions, type GeoTransform,
+  type Reprojector } from './geotiff-decode.js';
 import { registerBoundedTiffDecoders } from './tiff-codecs.js';
+import { projectionOf, reprojectToLonLat } from './reproject.js';
 
 export * from './geotiff-decode.js';
 
@@ -26,6 +28,20 @@ export function deflateDecode(input: Uint8Array, maxOut: number): Uint8Array {
 registerBoundedTiffDecoders(deflateDecode);
 
 export type TiffDtype = 'float32' | 'float64' | 'int16' | 'uint8' | 'uint16' | 'int32';
+
+/** Node's reprojector (proj4, `reproject.ts`), kept out of `geotiff-decode.ts` and so of the web bundle. */
+export const nodeReprojector: Reprojector = {
+  knows: (epsg) => projectionOf(epsg) !== null,
+  toLonLat: (raster, geo, epsg, name) => reprojectToLonLat(raster, geo, epsg, name),
+};
+
+/**
+ * Decode GeoTIFF bytes; `name` is used in error messages. As `geotiff-decode.ts`'s, with the
+ * option `reproject` served by `reproject.ts`.
+ */
+export async function decodeGeoTiff(bytes: Uint8Array, name = 'geotiff', opts: GeoTiffReadOptions = {}): Promise<GeoTiffRead> {
+  return decodeGeoTiffBytes(bytes, name, opts, nodeReprojector);
+}
 
 /** Read a single-band GeoTIFF file. */
 export async function readGeoTiff(filePath: string, opts: GeoTiffReadOptions = {}): Promise<GeoTiffRead> {

@@ -8,7 +8,9 @@
  *   diff_pha  wrapped (filtered) phase, radians, -pi..pi
  *   cc        coherence, 0..1 as float, or 0..255 as uint8 (newer products)
  * Any subset works; missing data is NaN, the GDAL nodata value, or 0 (LiCSAR writes 0 outside
- * the swath in older products).
+ * the swath in older products). Layers on a projected grid caldera knows (WGS84 UTM, Web Mercator,
+ * as LiCSBAS / MintPy / GDAL exports may be) are reprojected to lon/lat by nearest neighbour
+ * (`reproject.ts`), with a note.
  *
  * The pure parts (names, pairing by prefix, decoding a layer, the product and its mask, and why
  * the coherence threshold is 0.3) are in `product.ts`, re-exported here; this file adds the file
@@ -19,10 +21,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readInputFile } from './input-file.js';
-// Loading geotiff.ts makes Node's zlib the Deflate inflater of the bounded TIFF decoders (as before the split).
-import './geotiff.js';
+// Loading geotiff.ts makes Node's zlib the Deflate inflater of the bounded TIFF decoders (as before the split),
+// and its reprojector (proj4) serves projected layers.
+import { nodeReprojector } from './geotiff.js';
 import {
-  decodeLayer, minCoherenceOf, productFromLayers, ProductPairing, layerOf,
+  checkReadOptions, decodeLayer, productFromLayers, ProductPairing, layerOf,
   type DiscoverOptions, type Discovery, type Product, type ProductFiles, type ReadProductOptions,
 } from './product.js';
 
@@ -78,8 +81,9 @@ export function discoverProducts(paths: readonly string[], opts: DiscoverOptions
  * is unreadable, not geographic, not georeferenced, on a different grid, or entirely masked.
  */
 export async function readProduct(files: ProductFiles, opts: ReadProductOptions = {}): Promise<Product> {
-  minCoherenceOf(opts);
-  const read = async (f: string | undefined) => (f ? decodeLayer(await readInputFile(f), path.basename(f)) : undefined);
+  checkReadOptions(opts);
+  // Layers on a projected grid reproject.ts knows (UTM, Web Mercator) are reprojected to lon/lat here (proj4: Node only).
+  const read = async (f: string | undefined) => (f ? decodeLayer(await readInputFile(f), path.basename(f), nodeReprojector) : undefined);
   const unw = await read(files.unw);
   const diffPha = await read(files.diffPha);
   const cc = await read(files.cc);

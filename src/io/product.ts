@@ -16,11 +16,12 @@
  * Pure: no file system, no printing; every problem is an InputError naming the file.
  */
 import { wrapPhase } from '../core/raster.js';
-import { losToPhaseArray, C_BAND_WAVELENGTH_M } from '../physics/units.js';
+import { checkWavelengthM, losToPhaseArray, rescalePhaseArray, C_BAND_WAVELENGTH_M, M_PER_DEG } from '../physics/units.js';
 import type { IfgLayers } from '../core/layers.js';
 import { InputError } from '../core/errors.js';
-import { decodeGeoTiff, type GeoReference, type GeoTiffRead } from './geotiff-decode.js';
+import { decodeGeoTiff, type GeoReference, type GeoTiffRead, type Reprojector } from './geotiff-decode.js';
 import { maxAbs } from '../core/arrays.js';
+import { checkInterferogramValues } from './value-sanity.js';
 
 /** Default coherence threshold (see the module comment for why 0.3). */
 export const DEFAULT_MIN_COHERENCE = 0.3;
@@ -31,6 +32,45 @@ export const MASK_INCOHERENT = 2;
 export const MASK_ZERO = 4;
 
 export type LayerKind = 'unw' | 'diff_pha' | 'cc' | 'raster';
+
+/**
+ * What the values of a plain single-band raster are: unwrapped phase in radians, or LOS
+ * displacement (positive toward the satellite) in metres or millimetres (LiCSBAS works in mm).
+ */
+export type RasterUnits = 'rad' | 'm' | 'mm';
+export const RASTER_UNITS: readonly RasterUnits[] = ['rad', 'm', 'mm'];
+
+/**
+ * A note when a raster's largest |value| looks like other units than those given (LOS metres
+ * read as radians, millimetres as metres...), else null. The values are still used as told.
+ */
+export function unitsNote(name: string, maxAbsValue: number, units: RasterUnits): string | null {
+  const big = maxAbsValue;
+  if (!(big > 0)) return null;
+  if (units === 'm' && big > 20) return `${name}: LOS values up to ${big.toFixed(1)} "metres"; are these millimetres or radians? (--units mm or rad)`;
+  if (units === 'mm' && big < 0.5) return `${name}: LOS values only up to ${big.toPrecision(2)} "mm"; if these are metres, pass --units m`;
+  if (units === 'rad' && big < 0.5) return `${name}: values only up to ${big.toPrecision(2)} rad; if this is LOS displacement in metres, pass --units m (mm: --units mm)`;
+  return null;
+}
+
+/** LOS displacement in `units` ('m' or 'mm') as metres (a new array for mm). */
+export function losMetres(data: Float32Array, units: 'm' | 'mm'): Float32Array {
+  return units === 'mm' ? data.map((v) => v / 1000) : data;
+}
+
+/**
+ * The checks of `io/value-sanity.ts` for a phase or LOS layer (InputError on values no
+ * interferogram has: ±Infinity, byte-swapped or wildly scaled floats). A layer with nothing but
+ * no-data is let through: masking reports it (no valid pixels).
+ */
+export function checkLayerValues(data: Float32Array, name: string, units: RasterUnits): void {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isNaN(data[i]!)) {
+      checkInterferogramValues(data, name, units);
+      return;
+    }
+  }
+}
 
 /** The files of one product, grouped by their common prefix. */
 export interface ProductFiles {
@@ -68,7 +108,7 @@ export interface DiscoverOptions {
    * up from folders too. 'rad' (default): such rasters are unwrapped phase, used only when named
    * explicitly (a LiCSAR folder also holds DEMs and LOS-vector layers that are not interferograms).
    */
-  readonly units?: 'rad' | 'm';
+  readonly units?: RasterUnits;
 }
 
 const LAYER_SUFFIX: readonly [RegExp, LayerKind][] = [
@@ -154,7 +194,7 @@ export class ProductPairing {
   readonly problems: DiscoveryProblem[] = [];
   readonly ignored: string[] = [];
   private readonly groups = new Map<string, { unw?: string; diffPha?: string; cc?: string; raster?: string }>();
-  private readonly units: 'rad' | 'm';
+  private readonly units: RasterUnits;
 
   constructor(private readonly paths: PathOps = namePaths, opts: DiscoverOptions = {}) {
     this.units = opts.units ?? 'rad';
@@ -169,7 +209,7 @@ export class ProductPairing {
       else this.ignored.push(file);
       return;
     }
-    if (l.kind === 'raster' && !explicit && this.units !== 'm') {
+    if (l.kind === 'raster' && !explicit && this.units === 'rad') {
       this.ignored.push(file);
       return;
     }
@@ -220,11 +260,17 @@ export function pairFiles(files: readonly { name: string; explicit?: boolean }[]
 }
 
 export interface ReadProductOptions {
-  /** Units of a plain single-band raster: 'rad' unwrapped phase (default) or 'm' LOS displacement. */
-  readonly units?: 'rad' | 'm';
+  /** Units of a plain single-band raster: 'rad' unwrapped phase (default), 'm' or 'mm' LOS displacement. */
+  readonly units?: RasterUnits;
   /** Pixels with coherence below this are masked (default DEFAULT_MIN_COHERENCE = 0.3). */
   readonly minCoherence?: number;
-  /** Wavelength for metres -> radians (default Sentinel-1 C band). */
+  /**
+   * Radar wavelength (m) of the product's phase (default Sentinel-1 C band). The product's phase
+   * layers are always C-band phase, what the network and the training scenes use: unwrapped phase
+   * of another wavelength (L band: ALOS-2, NISAR) is rescaled through LOS (phi_C = phi lambda /
+   * lambda_C) and the wrapped phase made from it; wrapped phase alone cannot be rescaled and is
+   * refused. LOS rasters (units m, mm) do not depend on it.
+   */
   readonly wavelengthM?: number;
   /**
    * Return a product whose every pixel is masked instead of failing (default false): a scan
@@ -271,12 +317,13 @@ function describeGrid(r: GeoTiffRead): string {
 
 /**
  * Decode one layer's GeoTIFF bytes (`name` for messages): single band, georeferenced, on a
- * geographic, north-up grid; InputError otherwise.
+ * geographic, north-up grid; InputError otherwise. With a `reprojector` (Node: `geotiff.ts`'s,
+ * proj4), a projected grid it knows (WGS84 UTM, Web Mercator) is reprojected to lon/lat instead.
  */
-export async function decodeLayer(bytes: Uint8Array, name: string): Promise<GeoTiffRead> {
+export async function decodeLayer(bytes: Uint8Array, name: string, reprojector?: Reprojector): Promise<GeoTiffRead> {
   let r: GeoTiffRead;
   try {
-    r = await decodeGeoTiff(bytes, name);
+    r = await decodeGeoTiff(bytes, name, { reproject: reprojector !== undefined }, reprojector);
   } catch (e) {
     const msg = (e as Error).message;
     if (/has no georeference/.test(msg)) {
@@ -324,6 +371,18 @@ export function minCoherenceOf(opts: ReadProductOptions): number {
   return minCoherence;
 }
 
+/**
+ * The options of `opts` checked before any file is read (InputError): the coherence threshold,
+ * the units and the wavelength.
+ */
+export function checkReadOptions(opts: ReadProductOptions): { minCoherence: number; units: RasterUnits; wavelengthM: number } {
+  const minCoherence = minCoherenceOf(opts);
+  const units = opts.units ?? 'rad';
+  if (!(RASTER_UNITS as readonly string[]).includes(units)) throw new InputError(`units must be rad, m or mm, got '${String(units)}'`);
+  const wavelengthM = checkWavelengthM(opts.wavelengthM ?? C_BAND_WAVELENGTH_M);
+  return { minCoherence, units, wavelengthM };
+}
+
 /** A product's decoded layers (`decodeLayer`), by kind. */
 export interface ProductLayers {
   readonly unw?: GeoTiffRead;
@@ -338,8 +397,8 @@ export interface ProductLayers {
  * different grids, or every pixel is masked (unless `allowEmpty`).
  */
 export function productFromLayers(files: ProductFiles, read: ProductLayers, opts: ReadProductOptions = {}, paths: Pick<PathOps, 'basename'> = namePaths): Product {
-  const units = opts.units ?? 'rad';
-  const minCoherence = minCoherenceOf(opts);
+  const { minCoherence, units, wavelengthM } = checkReadOptions(opts);
+  const otherBand = Math.abs(wavelengthM - C_BAND_WAVELENGTH_M) > 1e-9;
   const notes: string[] = [];
   const layers: [string, GeoTiffRead][] = [];
   const take = (f: string | undefined, r: GeoTiffRead | undefined): GeoTiffRead | null => {
@@ -353,6 +412,20 @@ export function productFromLayers(files: ProductFiles, read: ProductLayers, opts
   const cc = take(files.cc, read.cc);
   const plain = take(files.raster, read.raster);
   if (layers.length === 0) throw new InputError(`${files.id}: no layer to read`);
+  for (const [f, r] of layers) {
+    if (r.reprojectedFrom) {
+      const m = Math.abs(r.geo!.dLat) * M_PER_DEG;
+      notes.push(`${paths.basename(f)}: ${r.reprojectedFrom} grid reprojected to lon/lat (nearest neighbour, ${m.toFixed(0)} m pixels)`);
+    }
+  }
+  // Values no interferogram has (±Infinity, byte-swapped or ×1e30 floats) are refused in one line.
+  if (unw) checkLayerValues(unw.raster.data, paths.basename(files.unw!), 'rad');
+  if (pha) checkLayerValues(pha.raster.data, paths.basename(files.diffPha!), 'rad');
+  if (plain) checkLayerValues(plain.raster.data, paths.basename(files.raster!), units);
+  if (otherBand && pha && !unw && !(plain && units === 'rad')) {
+    throw new InputError(`${paths.basename(files.diffPha!)}: wrapped phase at wavelength ${wavelengthM} m cannot be rescaled to the C-band phase ` +
+      'the network knows; give the unwrapped phase (.unw.tif) too');
+  }
   const [firstFile, first] = layers[0]!;
   for (const [f, r] of layers.slice(1)) {
     if (!sameGrid(first, r)) {
@@ -371,19 +444,25 @@ export function productFromLayers(files: ProductFiles, read: ProductLayers, opts
     const name = paths.basename(files.raster!);
     const d = plain.raster.data;
     const big = maxAbs(d);
-    if (units === 'm') {
+    const note = unitsNote(name, big, units);
+    if (note) notes.push(note);
+    if (units !== 'rad') {
       source = 'los-metres';
-      if (big > 20) notes.push(`${name}: LOS values up to ${big.toFixed(1)} "metres"; are these millimetres or radians? (--units)`);
-      unwrapped = losToPhaseArray(d, { wavelengthM: opts.wavelengthM ?? C_BAND_WAVELENGTH_M });
+      // LOS does not depend on the wavelength: straight to the C-band phase the network knows.
+      unwrapped = losToPhaseArray(losMetres(d, units), { wavelengthM: C_BAND_WAVELENGTH_M });
     } else {
       source = 'phase-radians';
-      if (big > 0 && big < 0.5) notes.push(`${name}: values only up to ${big.toPrecision(2)} rad; if this is LOS displacement in metres, pass --units m`);
-      unwrapped = d;
+      unwrapped = rescalePhaseArray(d, wavelengthM);
     }
   } else if (unw) {
-    unwrapped = unw.raster.data;
+    unwrapped = rescalePhaseArray(unw.raster.data, wavelengthM);
   }
-  if (pha) {
+  if (otherBand && unwrapped) notes.push(`phase at wavelength ${wavelengthM} m rescaled to C-band phase (x${(wavelengthM / C_BAND_WAVELENGTH_M).toFixed(3)}), what the network was trained on`);
+  if (pha && otherBand) {
+    notes.push(`${paths.basename(files.diffPha!)}: wrapped phase not used (it cannot be rescaled to C band); wrapped from the rescaled unwrapped phase`);
+    wrapped = new Float32Array(n);
+    for (let i = 0; i < n; i++) wrapped[i] = wrapPhase(unwrapped![i]!);
+  } else if (pha) {
     wrapped = pha.raster.data;
     const big = maxAbs(wrapped);
     if (big > Math.PI + 0.01) notes.push(`${paths.basename(files.diffPha!)}: wrapped phase reaches ${big.toFixed(2)} rad (> pi); wrapped again`);
@@ -399,7 +478,7 @@ export function productFromLayers(files: ProductFiles, read: ProductLayers, opts
   for (let i = 0; i < n; i++) {
     let m = 0;
     for (const [, r] of layers) if (Number.isNaN(r.raster.data[i]!)) m |= MASK_NODATA;
-    if ((pha && wrapped[i] === 0) || (unwrapped && unwrapped[i] === 0)) m |= MASK_ZERO;
+    if ((pha && pha.raster.data[i] === 0) || (unwrapped && unwrapped[i] === 0)) m |= MASK_ZERO;
     if (coherence) {
       const c = coherence[i]!;
       if (c === 0) m |= MASK_ZERO;

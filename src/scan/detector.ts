@@ -21,11 +21,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../core/errors.js';
+import { oneLine, readInputTextSync } from '../io/input-file.js';
 import type { ChannelFormat } from '../data/channels.js';
 import { standInModel } from './stand-in.js';
 import { detectorFromForward, type Detector, type Forward } from './forward.js';
 
 export * from './forward.js';
+
+/** Largest number of windows (inputs) per model call. */
+export const MAX_BATCH_SIZE = 1024;
+
+/** Why a batch size is not usable (a whole number 1..MAX_BATCH_SIZE), or null. */
+export function batchSizeProblem(n: number | undefined): string | null {
+  if (n === undefined || (Number.isInteger(n) && n >= 1 && n <= MAX_BATCH_SIZE)) return null;
+  return `batch must be a whole number from 1 to ${MAX_BATCH_SIZE}, got ${n}`;
+}
 
 /** Which engine runs a trained network. */
 export type EngineName = 'onnx' | 'tfjs';
@@ -59,9 +69,9 @@ export function readCalibrationTemperature(model: string): number | null {
   if (!fs.existsSync(f)) return null;
   let t: unknown;
   try {
-    t = (JSON.parse(fs.readFileSync(f, 'utf8')) as { temperature?: unknown }).temperature;
+    t = (JSON.parse(readInputTextSync(f, { maxBytes: 1 << 20 })) as { temperature?: unknown } | null)?.temperature;
   } catch (e) {
-    throw new InputError(`${f}: cannot read the calibration (${(e as Error).message})`);
+    throw new InputError(`${f}: cannot read the calibration (${oneLine((e as Error).message)})`, { cause: e });
   }
   if (typeof t !== 'number' || !(t > 0) || !Number.isFinite(t)) throw new InputError(`${f}: temperature must be a number > 0, got ${JSON.stringify(t)}`);
   return t;
@@ -72,6 +82,8 @@ export function readCalibrationTemperature(model: string): number | null {
  * directory saved by `caldera train` (default models/default), on `opts.engine` (default onnx).
  */
 export async function loadDetector(spec: string | undefined, opts: LoadDetectorOptions = {}): Promise<Detector> {
+  const bp = batchSizeProblem(opts.batchSize);
+  if (bp) throw new InputError(bp);
   if (spec === 'stand-in') return standInModel(opts.format ?? 'www');
   if (opts.format) throw new InputError('format is for the stand-in model; a trained model records its own channel format');
   const engine = opts.engine ?? 'onnx';

@@ -13,7 +13,7 @@ import { scanFound, type ScanAllOptions, type ScanAllResult } from './scan.js';
  * at a time, so memory stays bounded on a folder of hundreds.
  */
 export async function scanAll(paths: readonly string[], model: Detector, opts: ScanAllOptions = {}): Promise<ScanAllResult> {
-  const found = discoverProducts(paths, opts.discover);
+  const found = opts.found ?? discoverProducts(paths, opts.discover);
   const result = await scanFound(found, readProduct, model, opts);
   return { ...result, ignored: found.ignored };
 }

@@ -201,11 +201,42 @@ export function productSpacingM(p: Pick<Product, 'geo' | 'height'>): number {
   return M_PER_DEG * Math.sqrt(Math.abs(p.geo.dLon) * Math.cos((lat * Math.PI) / 180) * Math.abs(p.geo.dLat));
 }
 
+/** Window sizes a scan accepts, km (224 px of 2 m to 2 km). */
+export const MIN_SCALE_KM = 0.5;
+export const MAX_SCALE_KM = 500;
+
+/** Why a window scale (km) is not usable, or null. */
+export function scaleProblem(s: number): string | null {
+  if (s >= MIN_SCALE_KM && s <= MAX_SCALE_KM) return null;
+  return `window sizes must be within ${MIN_SCALE_KM}..${MAX_SCALE_KM} km, got ${s}`;
+}
+
 /** Check and sort scales (km). */
 export function checkScales(scalesKm: readonly number[]): number[] {
   if (scalesKm.length === 0) throw new InputError('give at least one window scale (km)');
-  for (const s of scalesKm) if (!(s > 0) || !Number.isFinite(s)) throw new InputError(`window scales must be > 0 km, got ${s}`);
+  for (const s of scalesKm) {
+    const problem = scaleProblem(s);
+    if (problem) throw new InputError(problem);
+  }
   return [...new Set(scalesKm)].sort((a, b) => a - b);
+}
+
+/**
+ * Why scan options cannot be used, or null: scales (MIN_SCALE_KM..MAX_SCALE_KM), overlap
+ * (0..0.95), IoU (0..1), min score and max masked (0..1). Checked once before a scan writes
+ * anything, and again by `scanProduct`.
+ */
+export function scanOptionsProblem(o: Pick<ScanOptions, 'scalesKm' | 'overlap' | 'iou' | 'minScore' | 'maxMasked'>): string | null {
+  if (o.scalesKm !== undefined) {
+    if (o.scalesKm.length === 0) return 'give at least one window scale (km)';
+    for (const s of o.scalesKm) {
+      const problem = scaleProblem(s);
+      if (problem) return problem;
+    }
+  }
+  if (o.overlap !== undefined && !(o.overlap >= 0 && o.overlap <= 0.95)) return `overlap must be within 0..0.95, got ${o.overlap}`;
+  if (o.iou !== undefined && !(o.iou >= 0 && o.iou <= 1)) return `IoU must be within 0..1, got ${o.iou}`;
+  return thresholdProblem(o);
 }
 
 /** Scales the product can show without magnifying more than `maxMagnification`, and notes on those skipped. */
@@ -242,8 +273,8 @@ interface Job {
 export async function scanProduct(p: Product, model: Detector, opts: ScanOptions = {}): Promise<SceneResult> {
   const problem = formatProblem(p, model.format);
   if (problem) throw new InputError(problem);
-  const tp = thresholdProblem(opts);
-  if (tp) throw new InputError(tp);
+  const op = scanOptionsProblem(opts);
+  if (op) throw new InputError(op);
   const minScore = opts.minScore ?? DEFAULT_MIN_SCORE;
   const maxMasked = opts.maxMasked ?? DEFAULT_MAX_MASKED;
   const size = model.size ?? MODEL_SIZE_PX;
@@ -332,6 +363,8 @@ export interface ScanFailure {
 
 export interface ScanAllOptions {
   readonly discover?: DiscoverOptions;
+  /** Products already found (`discoverProducts`), e.g. to refuse an empty input before writing anything. */
+  readonly found?: Discovery;
   readonly read?: Omit<ReadProductOptions, 'allowEmpty'>;
   /** Coherence estimated from the wrapped phase: 'on' (every product, the default: the lower of it and the .cc masks), 'auto' (products without a .cc), 'off'. */
   readonly phaseCoherence?: PhaseCoherenceMode;
@@ -368,7 +401,7 @@ export type ProductReader = (files: ProductFiles, opts: ReadProductOptions) => P
  * is this on files and folders; the web page runs it on dropped files.
  */
 export async function scanFound(found: Pick<Discovery, 'products' | 'problems'>, read: ProductReader, model: Detector,
-  opts: Omit<ScanAllOptions, 'discover'> = {}): Promise<Omit<ScanAllResult, 'ignored'>> {
+  opts: Omit<ScanAllOptions, 'discover' | 'found'> = {}): Promise<Omit<ScanAllResult, 'ignored'>> {
   const failures: ScanFailure[] = [];
   const fail = (f: ScanFailure): void => {
     failures.push(f);

@@ -185,8 +185,9 @@ test('bad input: each a clear message naming the file', async () => {
     await writeGeoTiff(tif('m.geo.unw.tif'), r, GEO, { extraBands: [r.data, r.data] });
     await assert.rejects(readProduct(one(tif('m.geo.unw.tif'))), rejectsWith(/m\.geo\.unw\.tif: has 3 bands; products are single-band/));
 
-    await writeGeoTiff(tif('p.geo.unw.tif'), r, { west: 500000, north: 5400000, dLon: 100, dLat: -100 }, { epsg: 32719 });
-    await assert.rejects(readProduct(one(tif('p.geo.unw.tif'))), rejectsWith(/p\.geo\.unw\.tif: has projected CRS EPSG:32719.*EPSG:4326/));
+    // UTM is reprojected (test/io/reproject.test.ts); a projection caldera does not know is refused.
+    await writeGeoTiff(tif('p.geo.unw.tif'), r, { west: 1700000, north: 5400000, dLon: 100, dLat: -100 }, { epsg: 2193 });
+    await assert.rejects(readProduct(one(tif('p.geo.unw.tif'))), rejectsWith(/p\.geo\.unw\.tif: has projected CRS EPSG:2193, which caldera cannot reproject.*EPSG:4326/));
 
     fs.writeFileSync(tif('n.geo.unw.tif'), encodeGeoTiff(r, null));
     await assert.rejects(readProduct(one(tif('n.geo.unw.tif'))), rejectsWith(/n\.geo\.unw\.tif: has no georeference/));
