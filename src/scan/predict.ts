@@ -25,6 +25,7 @@
  * c..c+1, r..r+1 from the grid's north-west corner).
  */
 import * as path from 'node:path';
+import { HDF5_NAME, readHdf5Product } from '../io/hdf5.js';
 import { InputError } from '../core/errors.js';
 import { readNpy } from '../io/npy.js';
 import { readGeoTiff } from '../io/geotiff.js';
@@ -198,8 +199,9 @@ export interface ReadInterferogramOptions {
  */
 export async function readInterferogram(file: string, units: Units, opts: ReadInterferogramOptions = {}): Promise<PhaseRaster> {
   if (!(RASTER_UNITS as readonly string[]).includes(units)) throw new InputError(`units must be rad, m or mm, got '${String(units)}'`);
-  const wavelengthM = checkWavelengthM(opts.wavelengthM ?? C_BAND_WAVELENGTH_M);
   const base = path.basename(file);
+  if (HDF5_NAME.test(base)) return readHdf5Interferogram(file);
+  const wavelengthM = checkWavelengthM(opts.wavelengthM ?? C_BAND_WAVELENGTH_M);
   const layer = /\.tiff?$/i.test(base) ? layerOf(base) : null;
   if (layer?.kind === 'cc') {
     throw new InputError(`${file}: the name says coherence (LiCSAR .cc), not phase; give the .unw.tif (or the .diff_pha.tif) and this one as --coherence for a model with a coherence channel`);
@@ -223,6 +225,20 @@ export async function readInterferogram(file: string, units: Units, opts: ReadIn
     phaseRad = r.data;
   }
   return { width: r.width, height: r.height, phaseRad, lonLatGrid: r.lonLatGrid, projected: r.projected, notes };
+}
+
+/**
+ * A MintPy (`velocity.h5`, `timeseries.h5`) or LiCSBAS (`cum.h5`, `cum_filt.h5`) file as one
+ * interferogram (`io/hdf5.ts`): a velocity as the displacement over its span, a time series from
+ * its first to its last epoch; LOS metres to C-band phase (whatever the satellite's band).
+ */
+async function readHdf5Interferogram(file: string): Promise<PhaseRaster> {
+  // The files hold LOS displacement: converted at C band, the phase the network was trained on.
+  const p = await readHdf5Product(file, { wavelengthM: C_BAND_WAVELENGTH_M });
+  const phase = p.unwrappedRad ?? p.wrappedRad;
+  const phaseRad = Float32Array.from(phase, (v, i) => (p.mask[i] ? NaN : v));
+  const dates = p.files.dates ? ` (${p.files.dates[0]} to ${p.files.dates[1]})` : '';
+  return { width: p.width, height: p.height, phaseRad, lonLatGrid: p.geo, notes: [...p.notes, `${file}: LOS displacement${dates} read from HDF5`] };
 }
 
 export interface Prediction {
