@@ -12,6 +12,7 @@ import { studyCommand } from './study.js';
 import { showCommand } from './show.js';
 import { synthCommand } from './synth.js';
 import { trainCommand } from './train.js';
+import { webCommand } from './web.js';
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   demo: demoCommand,
@@ -26,4 +27,5 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   label: labelCommand,
   study: studyCommand,
   monitor: monitorCommand, 'synth-series': synthSeriesCommand,
+  web: webCommand,
 };

@@ -31,7 +31,7 @@
  *
  * Cost: O(W·H·windowPx²) (the plane differs per pixel), ~0.2 s for a 636 × 420 product.
  */
-import { MASK_INCOHERENT, type Product } from '../io/licsar.js';
+import { MASK_INCOHERENT, type Product } from '../io/product.js';
 import { summedAreaTable } from '../core/phase-coherence.js';
 
 /** Default estimation window (pixels of the product's own grid), as processors and the experiment. */

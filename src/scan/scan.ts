@@ -22,7 +22,7 @@
  * fake model and the CLI plugs in the trained one.
  */
 import { InputError, isInputError } from '../core/errors.js';
-import { discoverProducts, readProduct, type Discovery, type DiscoverOptions, type Product, type ReadProductOptions } from '../io/licsar.js';
+import type { Discovery, DiscoverOptions, Product, ProductFiles, ReadProductOptions } from '../io/product.js';
 import { makeChannels, type ChannelFormat } from '../data/channels.js';
 import { applyPhaseCoherence, type PhaseCoherenceMode, type PhaseCoherenceOptions } from '../data/coherence-mask.js';
 import { centrality, nonMaxSuppression, type Rect } from './nms.js';
@@ -31,7 +31,7 @@ import {
   MODEL_SIZE_PX, MODEL_SPACING_M, type LonLat, type LonLatBox, type PixelBox, type Window, type WindowGrid,
 } from '../data/windows.js';
 import type { CentreBox } from '../core/box.js';
-import type { Detector, ModelOutput } from './detector.js';
+import type { Detector, ModelOutput } from './forward.js';
 import { CLASS_NAMES, type ClassName } from '../core/classes.js';
 import { argmax } from '../core/arrays.js';
 import { DEFAULT_MAX_MASKED, DEFAULT_MIN_SCORE, notEnoughData, thresholdProblem, verdictOf } from './record.js';
@@ -42,6 +42,8 @@ import { M_PER_DEG } from '../physics/units.js';
  * one is the training grid itself (90 m pixels, Gaddes et al. 2021).
  */
 export const DEFAULT_SCALES_KM: readonly number[] = [0.5, 1, 2].map((f) => (f * MODEL_SIZE_PX * MODEL_SPACING_M) / 1000);
+/** Coherence estimated from the wrapped phase masks every product by default (with a .cc: the lower of the two). */
+export const DEFAULT_PHASE_COHERENCE: PhaseCoherenceMode = 'on';
 /** Skip a scale whose window pixels are more than this many times finer than the product's. */
 export const DEFAULT_MAX_MAGNIFICATION = 3;
 
@@ -389,13 +391,17 @@ export interface ScanAllResult {
   readonly ignored: string[];
 }
 
+/** Reads one product's layers (Node: its files, `io/licsar.ts` readProduct; a browser: dropped files). */
+export type ProductReader = (files: ProductFiles, opts: ReadProductOptions) => Promise<Product>;
+
 /**
- * Find every product under `paths`, read, mask (the .cc file, and the phase-derived coherence per
- * `phaseCoherence`) and scan each; a bad product is reported and skipped. Products are read one
- * at a time, so memory stays bounded on a folder of hundreds.
+ * Read, mask (the .cc file, and the phase-derived coherence per `phaseCoherence`) and scan each
+ * product found (`found.problems` are failures); a bad product is reported and skipped. Products
+ * are read one at a time, so memory stays bounded on a folder of hundreds. `scanAll` (scan-all.ts)
+ * is this on files and folders; the web page runs it on dropped files.
  */
-export async function scanAll(paths: readonly string[], model: Detector, opts: ScanAllOptions = {}): Promise<ScanAllResult> {
-  const found = opts.found ?? discoverProducts(paths, opts.discover);
+export async function scanFound(found: Pick<Discovery, 'products' | 'problems'>, read: ProductReader, model: Detector,
+  opts: Omit<ScanAllOptions, 'discover' | 'found'> = {}): Promise<Omit<ScanAllResult, 'ignored'>> {
   const failures: ScanFailure[] = [];
   const fail = (f: ScanFailure): void => {
     failures.push(f);
@@ -407,8 +413,8 @@ export async function scanAll(paths: readonly string[], model: Detector, opts: S
   for (let k = 0; k < total; k++) {
     const files = found.products[k]!;
     try {
-      const read = await readProduct(files, { ...opts.read, allowEmpty: true });
-      const p = applyPhaseCoherence(read, opts.phaseCoherence ?? 'on', opts.phaseCoherenceOptions);
+      const got = await read(files, { ...opts.read, allowEmpty: true });
+      const p = applyPhaseCoherence(got, opts.phaseCoherence ?? DEFAULT_PHASE_COHERENCE, opts.phaseCoherenceOptions);
       const at = p.maskedFraction >= 1 ? undefined : typeof opts.at === 'function' ? opts.at(p) : opts.at;
       const s = await scanProduct(p, model, {
         ...opts.scan, ...(at ? { at } : {}),
@@ -423,7 +429,7 @@ export async function scanAll(paths: readonly string[], model: Detector, opts: S
     }
     opts.onProgress?.(k + 1, total, 0, 0);
   }
-  return { products: total, scanned, empty, failures, ignored: found.ignored };
+  return { products: total, scanned, empty, failures };
 }
 
 /** Why a scene has no valid pixels, for people. */

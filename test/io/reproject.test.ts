@@ -6,7 +6,7 @@ import proj4 from 'proj4';
 import { groundSpacingM, pixelToLonLatFn, projectionOf, reprojectToLonLat } from '../../src/io/reproject.js';
 import { readGeoTiff, writeGeoTiff, type GeoReference } from '../../src/io/geotiff.js';
 import { isInputError } from '../../src/core/errors.js';
-import { scanAll } from '../../src/scan/scan.js';
+import { scanAll } from '../../src/scan/scan-all.js';
 import { predictRaster, readInterferogram } from '../../src/scan/predict.js';
 import { bump, thresholdModel } from '../helpers/products.js';
 import { withDir } from '../helpers/files.js';
