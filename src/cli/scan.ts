@@ -7,11 +7,14 @@ import { ScanWriter } from '../scan/output.js';
 import { DEFAULT_SCALES_KM, noValidPixelsText, scanAll, type SceneResult } from '../scan/scan.js';
 import { DEFAULT_MAX_MASKED, DEFAULT_MIN_SCORE } from '../scan/record.js';
 import { loadVolcanoList, scanPoints, volcanoListText } from '../scan/points.js';
-import { loadDetector } from '../scan/detector.js';
 import { engineOf, threadsOf } from './engine.js';
 import { bool, list, num, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';
+import { shardFlag, shardOf } from './shard.js';
+import { writePartMarker } from '../queue/parts.js';
+import { loadSpecDetector } from '../queue/run-job.js';
+import type { ScanSpec } from '../queue/jobs.js';
 
 function describe(s: SceneResult): string {
   const fmt = (lon: number, lat: number) => `${lon.toFixed(4)}, ${lat.toFixed(4)}`;
@@ -48,74 +51,97 @@ function scalesOf(p: Parsed): number[] {
   });
 }
 
+/** The flags of scan (also those of `enqueue scan`). */
+export const scanFlags = {
+  at: { type: 'string', help: 'cut windows around this point', value: 'LON,LAT' },
+  volcano: { type: 'list', help: "cut windows around these volcanoes (bundled list), or 'all' inside each product", value: 'NAME,...' },
+  volcanoes: { type: 'string', help: 'JSON volcano list [{name, lon, lat}] to use instead of the bundled one', value: 'FILE' },
+  'list-volcanoes': { type: 'boolean', help: 'print the volcano list (bundled, or --volcanoes FILE) and stop' },
+  'scales-km': { type: 'list', help: `window sizes on the ground, each resampled to the model input (224 px: 20 km = 90 m pixels); answers of all scales are merged (default ${DEFAULT_SCALES_KM.join(',')})`, value: 'KM,...' },
+  'size-km': { type: 'number', help: 'one window size instead of --scales-km', value: 'KM' },
+  model: { type: 'string', help: "model directory from caldera train (default: the bundled models/default), or 'stand-in' (a heuristic, to try the pipeline)", value: 'DIR' },
+  format: { type: 'string', help: 'stand-in only: channel format to feed it (a trained model records its own)', value: 'FMT' },
+  sign: { type: 'boolean', help: 'also run every window with the phase negated and average the answers' },
+  units: { type: 'string', help: "plain single-band rasters: 'rad' unwrapped phase or 'm' LOS displacement (LiCSBAS/MintPy)", default: 'rad', value: 'rad|m' },
+  'min-coherence': { type: 'number', help: 'mask pixels with lower coherence, from the .cc file or estimated from the phase (Sentinel-1, ~100 m multilooked: phase std ~0.5 rad at 0.3)', default: DEFAULT_MIN_COHERENCE },
+  'phase-coherence': { type: 'string', help: "estimate coherence from the wrapped phase (7x7 px, local fringe gradient removed) and mask it below --min-coherence: 'auto' for products without a .cc file, 'on' for every product, 'off' never", default: 'auto', value: 'auto|on|off' },
+  'min-score': { type: 'number', help: 'smallest (calibrated) class probability reported as a detection; lower answers are "below threshold"', default: DEFAULT_MIN_SCORE },
+  'max-masked': { type: 'number', help: 'windows with a larger masked share get "not enough data" and are not run', default: DEFAULT_MAX_MASKED },
+  overlap: { type: 'number', help: 'frame scan: overlap of neighbouring windows', default: 0.5 },
+  iou: { type: 'number', help: 'boxes overlapping more than this (IoU) are merged, across windows and scales', default: 0.3 },
+  batch: { type: 'int', help: 'windows per model call', default: 16 },
+  threads: { type: 'int', help: 'ONNX Runtime threads (default: all cores)', value: 'N' },
+  engine: { type: 'string', help: "what runs the network: 'onnx' (ONNX Runtime, all cores) or 'tfjs' (wasm, the fallback)", default: 'onnx', value: 'onnx|tfjs' },
+  out: { type: 'string', help: 'output folder: scan.jsonl, scan.geojson, one PNG per scene', default: 'scan-out', value: 'DIR' },
+  'no-png': { type: 'boolean', help: 'skip the pictures' },
+  quiet: { type: 'boolean', help: 'no progress bar' },
+} as const;
+
+/** Everything the scan flags decide, as data (checked: unknown volcanoes, bad units, ... are errors here). */
+export function scanSpecOf(p: Parsed): ScanSpec {
+  const volcanoes = loadVolcanoList(str(p, 'volcanoes'));
+  const units = str(p, 'units') ?? 'rad';
+  if (units !== 'rad' && units !== 'm') throw new InputError(`--units must be rad or m, got '${units}'`);
+  const phaseCoherence = str(p, 'phase-coherence') ?? 'auto';
+  if (!(PHASE_COHERENCE_MODES as readonly string[]).includes(phaseCoherence)) {
+    throw new InputError(`--phase-coherence must be one of ${PHASE_COHERENCE_MODES.join(', ')}, got '${phaseCoherence}'`);
+  }
+  const scalesKm = scalesOf(p);
+  const points = { ...(str(p, 'at') ? { at: str(p, 'at')! } : {}), ...(list(p, 'volcano') ? { volcano: list(p, 'volcano')! } : {}), ...(str(p, 'volcanoes') ? { volcanoes: str(p, 'volcanoes')! } : {}) };
+  try {
+    scanPoints({ at: points.at, volcanoes: points.volcano }, volcanoes);
+  } catch (e) {
+    // The library says it in words; name the flags here.
+    const m = (e as Error).message.replace('give a point or volcano names, not both', 'give --at or --volcano, not both')
+      .replace('give its point, or a volcano list of your own', 'give --at LON,LAT, or --volcanoes FILE; --list-volcanoes shows the list');
+    throw new InputError(m, { cause: e });
+  }
+  const fmt = str(p, 'format');
+  if (fmt) parseChannelFormat(fmt);
+  return {
+    detector: {
+      ...(str(p, 'model') ? { model: str(p, 'model')! } : {}), ...(fmt ? { format: fmt } : {}), batchSize: num(p, 'batch') ?? 16, symmetric: bool(p, 'sign'),
+      ...(str(p, 'model') === 'stand-in' ? {} : { engine: engineOf(p), ...threadsOf(p) }),
+    },
+    points, units, minCoherence: num(p, 'min-coherence') ?? DEFAULT_MIN_COHERENCE, phaseCoherence: phaseCoherence as PhaseCoherenceMode,
+    scan: {
+      scalesKm,
+      overlap: num(p, 'overlap') ?? 0.5,
+      minScore: num(p, 'min-score') ?? DEFAULT_MIN_SCORE,
+      maxMasked: num(p, 'max-masked') ?? DEFAULT_MAX_MASKED,
+      iou: num(p, 'iou') ?? 0.3,
+    },
+    png: !bool(p, 'no-png'),
+  };
+}
+
 export const scanCommand = command('scan', 'classify and locate deformation in real interferograms (LiCSAR GeoTIFFs, LOS rasters)',
   'PATH... [--at LON,LAT | --volcano NAME[,NAME|all]] [--model DIR] [--units rad|m] [--out DIR]   |   --list-volcanoes', {
-    at: { type: 'string', help: 'cut windows around this point', value: 'LON,LAT' },
-    volcano: { type: 'list', help: "cut windows around these volcanoes (bundled list), or 'all' inside each product", value: 'NAME,...' },
-    volcanoes: { type: 'string', help: 'JSON volcano list [{name, lon, lat}] to use instead of the bundled one', value: 'FILE' },
-    'list-volcanoes': { type: 'boolean', help: 'print the volcano list (bundled, or --volcanoes FILE) and stop' },
-    'scales-km': { type: 'list', help: `window sizes on the ground, each resampled to the model input (224 px: 20 km = 90 m pixels); answers of all scales are merged (default ${DEFAULT_SCALES_KM.join(',')})`, value: 'KM,...' },
-    'size-km': { type: 'number', help: 'one window size instead of --scales-km', value: 'KM' },
-    model: { type: 'string', help: "model directory from caldera train (default: the bundled models/default), or 'stand-in' (a heuristic, to try the pipeline)", value: 'DIR' },
-    format: { type: 'string', help: 'stand-in only: channel format to feed it (a trained model records its own)', value: 'FMT' },
-    sign: { type: 'boolean', help: 'also run every window with the phase negated and average the answers' },
-    units: { type: 'string', help: "plain single-band rasters: 'rad' unwrapped phase or 'm' LOS displacement (LiCSBAS/MintPy)", default: 'rad', value: 'rad|m' },
-    'min-coherence': { type: 'number', help: 'mask pixels with lower coherence, from the .cc file or estimated from the phase (Sentinel-1, ~100 m multilooked: phase std ~0.5 rad at 0.3)', default: DEFAULT_MIN_COHERENCE },
-    'phase-coherence': { type: 'string', help: "estimate coherence from the wrapped phase (7x7 px, local fringe gradient removed) and mask it below --min-coherence: 'auto' for products without a .cc file, 'on' for every product, 'off' never", default: 'auto', value: 'auto|on|off' },
-    'min-score': { type: 'number', help: 'smallest (calibrated) class probability reported as a detection; lower answers are "below threshold"', default: DEFAULT_MIN_SCORE },
-    'max-masked': { type: 'number', help: 'windows with a larger masked share get "not enough data" and are not run', default: DEFAULT_MAX_MASKED },
-    overlap: { type: 'number', help: 'frame scan: overlap of neighbouring windows', default: 0.5 },
-    iou: { type: 'number', help: 'boxes overlapping more than this (IoU) are merged, across windows and scales', default: 0.3 },
-    batch: { type: 'int', help: 'windows per model call', default: 16 },
-    threads: { type: 'int', help: 'ONNX Runtime threads (default: all cores)', value: 'N' },
-    engine: { type: 'string', help: "what runs the network: 'onnx' (ONNX Runtime, all cores) or 'tfjs' (wasm, the fallback)", default: 'onnx', value: 'onnx|tfjs' },
-    out: { type: 'string', help: 'output folder: scan.jsonl, scan.geojson, one PNG per scene', default: 'scan-out', value: 'DIR' },
-    'no-png': { type: 'boolean', help: 'skip the pictures' },
-    quiet: { type: 'boolean', help: 'no progress bar' },
+    ...scanFlags,
+    shard: shardFlag,
   }, async (p: Parsed) => {
-    const volcanoes = loadVolcanoList(str(p, 'volcanoes'));
     if (bool(p, 'list-volcanoes')) {
+      const volcanoes = loadVolcanoList(str(p, 'volcanoes'));
       process.stdout.write(`${volcanoListText(volcanoes)}\n${volcanoes.length} volcanoes${str(p, 'volcanoes') ? ` in ${str(p, 'volcanoes')}` : ' (bundled)'}\n`);
       return 0;
     }
     if (p.positionals.length === 0) throw new InputError('give at least one product file or folder');
-    const units = str(p, 'units') ?? 'rad';
-    if (units !== 'rad' && units !== 'm') throw new InputError(`--units must be rad or m, got '${units}'`);
-    const phaseCoherence = str(p, 'phase-coherence') ?? 'auto';
-    if (!(PHASE_COHERENCE_MODES as readonly string[]).includes(phaseCoherence)) {
-      throw new InputError(`--phase-coherence must be one of ${PHASE_COHERENCE_MODES.join(', ')}, got '${phaseCoherence}'`);
-    }
-    const scalesKm = scalesOf(p);
-    let at: ReturnType<typeof scanPoints>;
-    try {
-      at = scanPoints({ at: str(p, 'at'), volcanoes: list(p, 'volcano') }, volcanoes);
-    } catch (e) {
-      // The library says it in words; name the flags here.
-      const m = (e as Error).message.replace('give a point or volcano names, not both', 'give --at or --volcano, not both')
-        .replace('give its point, or a volcano list of your own', 'give --at LON,LAT, or --volcanoes FILE; --list-volcanoes shows the list');
-      throw new InputError(m, { cause: e });
-    }
-    const fmt = str(p, 'format');
-    const model = await loadDetector(str(p, 'model'), {
-      format: fmt ? parseChannelFormat(fmt) : undefined, batchSize: num(p, 'batch') ?? 16, symmetric: bool(p, 'sign'),
-      ...(str(p, 'model') === 'stand-in' ? {} : { engine: engineOf(p), ...threadsOf(p) }),
-    });
-    const writer = new ScanWriter(str(p, 'out') ?? 'scan-out', { png: !bool(p, 'no-png') });
+    const spec = scanSpecOf(p);
+    const { units } = spec;
+    const shard = shardOf(p);
+    const at = scanPoints({ at: spec.points.at, volcanoes: spec.points.volcano }, loadVolcanoList(spec.points.volcanoes));
+    const model = await loadSpecDetector(spec.detector);
+    const writer = new ScanWriter(str(p, 'out') ?? 'scan-out', { png: spec.png });
     const quiet = bool(p, 'quiet');
     let bar: ReturnType<typeof progressBar> | null = null;
     const lines: string[] = [];
     const result = await scanAll(p.positionals, model, {
       discover: { units },
-      read: { units, minCoherence: num(p, 'min-coherence') ?? DEFAULT_MIN_COHERENCE },
-      phaseCoherence: phaseCoherence as PhaseCoherenceMode,
-      scan: {
-        scalesKm,
-        overlap: num(p, 'overlap') ?? 0.5,
-        minScore: num(p, 'min-score') ?? DEFAULT_MIN_SCORE,
-        maxMasked: num(p, 'max-masked') ?? DEFAULT_MAX_MASKED,
-        iou: num(p, 'iou') ?? 0.3,
-      },
+      read: { units, minCoherence: spec.minCoherence },
+      phaseCoherence: spec.phaseCoherence,
+      scan: { ...spec.scan, scalesKm: [...spec.scan.scalesKm] },
       ...(at ? { at } : {}),
+      ...(shard ? { shard } : {}),
       onScene: (s) => {
         writer.add(s);
         lines.push(describe(s));
@@ -136,13 +162,14 @@ export const scanCommand = command('scan', 'classify and locate deformation in r
     });
     (bar as ReturnType<typeof progressBar> | null)?.finish();
     const out = writer.finish();
+    if (shard) writePartMarker(writer.dir, shard, { kind: 'scan', pictures: out.pictures, failures: result.failures.map((f) => f.message), products: result.products });
     if (lines.length) process.stdout.write(lines.join('\n') + '\n');
     process.stdout.write(`${result.scanned} of ${result.products} product${result.products === 1 ? '' : 's'} scanned with ${model.name}` +
       `${model.temperature === undefined ? ' (uncalibrated)' : ` (calibrated, T = ${model.temperature.toFixed(2)})`}` +
       `${result.empty ? ` (${result.empty} with no valid pixels, not scored)` : ''}: ` +
       `${out.records} records in ${out.jsonl}, ${out.boxes} box${out.boxes === 1 ? '' : 'es'} in ${out.geojson}` +
       `${out.pngs.length ? `, ${out.pngs.length} picture${out.pngs.length === 1 ? '' : 's'} in ${writer.dir}` : ''}\n`);
-    if (result.products === 0 && result.failures.length === 0) {
+    if (result.products === 0 && result.failures.length === 0 && !shard) {
       throw new InputError(`no interferograms found in ${p.positionals.join(', ')} (looked for *.geo.unw.tif, *.geo.diff_pha.tif` +
         `${units === 'm' ? ', *.tif' : '; plain *.tif LOS rasters need --units m'})`);
     }

@@ -156,6 +156,8 @@ export interface ScanOutputs {
   readonly jsonl: string;
   readonly geojson: string;
   readonly pngs: string[];
+  /** The pictures in scene order with their products (merging array-job parts names them as one run would). */
+  readonly pictures: { product: string; file: string }[];
   readonly records: number;
   readonly boxes: number;
 }
@@ -170,6 +172,7 @@ export class ScanWriter {
   readonly geojson: string;
   private readonly features: GeoJsonFeature[] = [];
   private readonly pngs: string[] = [];
+  private readonly pictures: { product: string; file: string }[] = [];
   private readonly used = new Set<string>();
   private records = 0;
 
@@ -192,11 +195,12 @@ export class ScanWriter {
     const file = path.join(this.dir, `${name}.png`);
     writePng(file, scanFigure(s, this.figure));
     this.pngs.push(file);
+    this.pictures.push({ product: s.product.id, file: path.basename(file) });
   }
 
   finish(): ScanOutputs {
     const fc: FeatureCollection = { type: 'FeatureCollection', features: this.features };
     writeFileAtomicSync(this.geojson, geoJsonText(fc));
-    return { jsonl: this.jsonl, geojson: this.geojson, pngs: [...this.pngs], records: this.records, boxes: this.features.length };
+    return { jsonl: this.jsonl, geojson: this.geojson, pngs: [...this.pngs], pictures: [...this.pictures], records: this.records, boxes: this.features.length };
   }
 }

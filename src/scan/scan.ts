@@ -22,6 +22,7 @@
  * fake model and the CLI plugs in the trained one.
  */
 import { InputError, isInputError } from '../core/errors.js';
+import { shardSlice, type Shard } from '../core/shard.js';
 import { discoverProducts, readProduct, type DiscoverOptions, type Product, type ReadProductOptions } from '../io/licsar.js';
 import { makeChannels, type ChannelFormat } from '../data/channels.js';
 import { applyPhaseCoherence, type PhaseCoherenceMode, type PhaseCoherenceOptions } from '../data/coherence-mask.js';
@@ -343,6 +344,11 @@ export interface ScanAllOptions {
   readonly onFailure?: (f: ScanFailure) => void;
   /** Progress over products (and over windows within a product). */
   readonly onProgress?: (productsDone: number, products: number, windowsDone: number, windows: number) => void;
+  /**
+   * Array jobs: scan only shard K of N, a contiguous block of the products found (in their order);
+   * problems found while looking for products are reported by shard 0 alone.
+   */
+  readonly shard?: Shard;
 }
 
 export interface ScanAllResult {
@@ -368,11 +374,12 @@ export async function scanAll(paths: readonly string[], model: Detector, opts: S
     failures.push(f);
     opts.onFailure?.(f);
   };
-  found.problems.forEach(fail);
-  const total = found.products.length;
+  if ((opts.shard?.k ?? 0) === 0) found.problems.forEach(fail);
+  const products = shardSlice(found.products, opts.shard);
+  const total = products.length;
   let scanned = 0, empty = 0;
   for (let k = 0; k < total; k++) {
-    const files = found.products[k]!;
+    const files = products[k]!;
     try {
       const read = await readProduct(files, { ...opts.read, allowEmpty: true });
       const p = applyPhaseCoherence(read, opts.phaseCoherence ?? 'auto', opts.phaseCoherenceOptions);
