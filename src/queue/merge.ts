@@ -43,6 +43,9 @@ export function partsUnder(dir: string): string[] {
 
 /** Link `src` to `dst` (same file system), else copy it; atomically either way. */
 function linkOrCopy(src: string, dst: string): void {
+  const a = fs.statSync(src);
+  const b = fs.statSync(dst, { throwIfNoEntry: false });
+  if (b && a.ino === b.ino && a.dev === b.dev) return; // linked by an earlier merge (rename would do nothing)
   const tmp = `${dst}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
   try {
     fs.linkSync(src, tmp);

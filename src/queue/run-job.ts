@@ -88,7 +88,7 @@ async function scanPart(job: ScanJob, dir: string, ctx: JobContext): Promise<str
     commitPart(dir, partDir(job.out, job.part));
     throw new InputError(failures.join('; '));
   }
-  return `${job.product}: ${out.records} records, ${out.boxes} box${out.boxes === 1 ? '' : 'es'}`;
+  return `${out.records} record${out.records === 1 ? '' : 's'}, ${out.boxes} box${out.boxes === 1 ? '' : 'es'}`;
 }
 
 async function synthPart(job: SynthJob, dir: string): Promise<string> {

@@ -190,6 +190,11 @@ export type StudyCommon = Omit<RunSpec, 'outDir' | 'format' | 'seed'>;
 /** Progress of a study: where it starts (runs already done), then after every run event. */
 export type StudyEvent = { type: 'start'; done: number; total: number } | { type: 'progress'; done: number; total: number; active: string[] };
 
+/** The runs (names) of a plan that shard `shard` makes: a block of them, seed by seed, formats in order (all without a shard). */
+export function shardRuns(plan: Pick<StudyPlan, 'formats' | 'seeds'>, shard?: Shard): string[] {
+  return shardSlice(plan.seeds.flatMap((seed) => plan.formats.map((format) => runName(format, seed))), shard);
+}
+
 /**
  * Run every pending run of `plan` (a resumed study skips finished ones), `jobs` at a time, each on
  * its own worker thread; the report is rewritten after every finished run. Failed runs are
@@ -198,7 +203,7 @@ export type StudyEvent = { type: 'start'; done: number; total: number } | { type
  * and a last call without a shard, every run done, writes the whole report.
  */
 export async function runStudy(plan: StudyPlan, common: StudyCommon, jobs: number, onEvent: (e: StudyEvent) => void = () => {}, shard?: Shard): Promise<{ failures: string[] }> {
-  const mine = shardSlice(plan.seeds.flatMap((seed) => plan.formats.map((format) => runName(format, seed))), shard);
+  const mine = shardRuns(plan, shard);
   const todo = pendingRuns(plan).filter((r) => mine.includes(runName(r.format, r.seed)));
   const total = mine.length;
   let done = total - todo.length;
