@@ -36,6 +36,8 @@ export interface SynthOptions {
    * run makes, file for file.
    */
   readonly shard?: Shard;
+  /** Run even one worker on a worker thread, leaving this thread free (a queue worker renews its job locks on it). */
+  readonly offThread?: boolean;
 }
 
 export interface SynthProgress {
@@ -172,7 +174,7 @@ async function synthesiseLocked(o: SynthOptions, onProgress: (p: SynthProgress) 
   const finished = (info: ShardInfo): void => { shards.push(info); save(false); };
 
   const nWorkers = Math.min(o.workers, todo.length);
-  if (nWorkers <= 1) {
+  if (todo.length === 0 || (nWorkers <= 1 && !o.offThread)) {
     for (const k of todo) {
       finished(makeShard(o.outDir, settings, cfg, terrain.provider, k, tick));
       await new Promise((r) => setImmediate(r));

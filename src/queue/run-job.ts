@@ -92,7 +92,8 @@ async function scanPart(job: ScanJob, dir: string, ctx: JobContext): Promise<str
 }
 
 async function synthPart(job: SynthJob, dir: string): Promise<string> {
-  const m = await synthesise({ ...job.spec, outDir: dir, workers: 1, shard: job.part });
+  // On a worker thread: this thread stays free to renew the job's lock.
+  const m = await synthesise({ ...job.spec, outDir: dir, workers: 1, offThread: true, shard: job.part });
   const n = m.shards.reduce((a, s) => a + s.count, 0);
   return `${n} scenes in ${m.shards.length} shard file${m.shards.length === 1 ? '' : 's'}`;
 }
