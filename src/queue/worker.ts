@@ -90,7 +90,7 @@ export async function startWorker(o: WorkerOptions): Promise<WorkerHandle> {
   let lastError = '';
   worker.on('error', (e: Error) => {
     const m = oneLine(e.message);
-    if (m !== lastError) log(`redis: ${m}`);
+    if (m !== lastError) log(`queue: ${m}`);
     lastError = m;
   });
   worker.on('stalled', (id: string) => log(`job ${id} stalled (its worker stopped renewing the lock): back in the queue`));
