@@ -37,7 +37,7 @@ function must(r: { code: number | null; err: string }, what: string): void {
 }
 
 /** Seconds between the first job start and the last job end in worker logs (the steady state). */
-function jobSpan(logs: string[]): { seconds: number; jobs: number; perJob: number } {
+function jobSpan(logs: string[]): { seconds: number; jobs: number; perJob: number; gapMs: number } {
   const starts: number[] = [], ends: number[] = [], durations: number[] = [];
   for (const l of logs.join('\n').split('\n')) {
     const t = Date.parse(l.slice(0, 24));
@@ -45,7 +45,10 @@ function jobSpan(logs: string[]): { seconds: number; jobs: number; perJob: numbe
     const m = /: done .*\(([\d.]+) s\)$/.exec(l);
     if (m) { ends.push(t); durations.push(Number(m[1])); }
   }
-  return { seconds: (Math.max(...ends) - Math.min(...starts)) / 1000, jobs: ends.length, perJob: durations.reduce((a, b) => a + b, 0) / durations.length };
+  const seconds = (Math.max(...ends) - Math.min(...starts)) / 1000;
+  const busy = durations.reduce((a, b) => a + b, 0);
+  // One worker: the time between one job's end and the next one's start (taking a job, its lock).
+  return { seconds, jobs: ends.length, perJob: busy / durations.length, gapMs: ((seconds - busy) / Math.max(1, durations.length - 1)) * 1000 };
 }
 
 async function main(): Promise<void> {
@@ -108,6 +111,7 @@ async function main(): Promise<void> {
       steady_2_workers_products_per_min: Math.round((two.span.jobs / two.span.seconds) * 600) / 10,
       job_s_1_worker: +one.span.perJob.toFixed(3), job_s_2_workers: +two.span.perJob.toFixed(3),
       overhead_per_job_s: +((one.wall - plain.seconds) / n).toFixed(3),
+      queue_gap_ms_per_job: +one.span.gapMs.toFixed(1),
       enqueue_s: +one.enqueue.toFixed(2), merge_s: +one.merge.toFixed(2),
     };
     if (json) {
@@ -121,7 +125,7 @@ async function main(): Promise<void> {
       `  queue, 2 workers (1 thread) ${r.queue_2_workers_s.toFixed(1).padStart(6)} s  ${r.queue_2_workers_products_per_min.toFixed(1).padStart(6)} products/min  (a job: ${r.job_s_2_workers.toFixed(2)} s)`,
       `  jobs only (first start to last end): 1 worker ${r.steady_1_worker_products_per_min.toFixed(1)}, 2 workers ${r.steady_2_workers_products_per_min.toFixed(1)} products/min`,
       `  all runs (s): plain ${r.all_s.plain.join(', ')}; 1 worker ${r.all_s.one.join(', ')}; 2 workers ${r.all_s.two.join(', ')}`,
-      `  overhead per job (1 worker vs plain): ${r.overhead_per_job_s.toFixed(3)} s; enqueue ${r.enqueue_s.toFixed(1)} s, merge ${r.merge_s.toFixed(1)} s (not in the walls)`,
+      `  overhead per job (1 worker vs plain): ${r.overhead_per_job_s.toFixed(3)} s; between jobs (1 worker): ${r.queue_gap_ms_per_job.toFixed(0)} ms; enqueue ${r.enqueue_s.toFixed(1)} s, merge ${r.merge_s.toFixed(1)} s (not in the walls)`,
     ].join('\n') + '\n');
   } finally {
     await redis.stop();
