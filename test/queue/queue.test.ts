@@ -78,20 +78,20 @@ const doneParts = (lines: readonly string[]): string[] => lines.flatMap((l) => /
 
 test('two workers scan a set of products: each exactly once, merged into what a plain scan writes', { skip }, async () => {
   const d = dirs.make('two');
-  await products(path.join(d, 'in'), 6);
+  await products(path.join(d, 'in'), 5);
   const where = { url: redis!.url, queue: 'two' };
   const plan = planScan([path.join(d, 'in')], SPEC, path.join(d, 'out'));
-  assert.equal(plan.jobs.length, 6);
-  assert.deepEqual(await enqueue(where, plan.jobs), { added: 6, existing: 0 });
-  assert.deepEqual(await enqueue(where, plan.jobs), { added: 0, existing: 6 }, 'enqueueing the same work again adds nothing');
+  assert.equal(plan.jobs.length, 5);
+  assert.deepEqual(await enqueue(where, plan.jobs), { added: 5, existing: 0 });
+  assert.deepEqual(await enqueue(where, plan.jobs), { added: 0, existing: 5 }, 'enqueueing the same work again adds nothing');
   const [a, b] = [worker('two', '--drain'), worker('two', '--drain')];
   assert.deepEqual(await Promise.all([a.exit, b.exit]), [0, 0], [...a.lines, ...b.lines].join('\n'));
   const done = [...doneParts(a.lines), ...doneParts(b.lines)].sort();
-  assert.deepEqual(done, ['0/6', '1/6', '2/6', '3/6', '4/6', '5/6'], 'every product exactly once');
+  assert.deepEqual(done, ['0/5', '1/5', '2/5', '3/5', '4/5'], 'every product exactly once');
   const s = await queueStatus(where);
-  assert.deepEqual([s.waiting, s.active, s.completed, s.failed], [0, 0, 6, 0]);
+  assert.deepEqual([s.waiting, s.active, s.completed, s.failed], [0, 0, 5, 0]);
   const r = await mergeParts(partsUnder(path.join(d, 'out')), path.join(d, 'out'));
-  assert.equal(r.parts, 6);
+  assert.equal(r.parts, 5);
   const plain = await captureOutput(() => scanCommand.run([path.resolve(d, 'in'), '--model', 'stand-in', '--scales-km', '20', '--no-png', '--quiet', '--out', path.join(d, 'plain')]));
   assert.equal(plain.result, 0, plain.stderr);
   for (const f of ['scan.jsonl', 'scan.geojson']) assert.equal(fs.readFileSync(path.join(d, 'out', f), 'utf8'), fs.readFileSync(path.join(d, 'plain', f), 'utf8'), f);
@@ -100,8 +100,8 @@ test('two workers scan a set of products: each exactly once, merged into what a 
 test('a worker killed with SIGKILL mid-job: a worker started after it takes the job back and finishes the set', { skip }, async () => {
   const d = dirs.make('kill');
   const where = { url: redis!.url, queue: 'kill' };
-  // 3 synth jobs of 12 scenes each (~0.3-1 s of work: long enough to be killed in the middle).
-  const plan = planSynth({ count: 36, seed: 4, classes: ['dyke', 'sill', 'none'], terrain: { kind: 'procedural' }, shardSize: 12, scene: {} }, path.join(d, 'out'));
+  // 2 synth jobs of 12 scenes each (~0.3-1 s of work: long enough to be killed in the middle).
+  const plan = planSynth({ count: 24, seed: 4, classes: ['dyke', 'sill', 'none'], terrain: { kind: 'procedural' }, shardSize: 12, scene: {} }, path.join(d, 'out'));
   await enqueue(where, plan.jobs);
   const a = worker('kill', '--lock-seconds', '2');
   const killed = await new Promise<string>((resolve) => a.onLine((l) => {
@@ -115,7 +115,7 @@ test('a worker killed with SIGKILL mid-job: a worker started after it takes the 
     assert.equal(await q.getJobState(killed), 'active', 'the killed job is still held by the dead worker');
     const b = worker('kill', '--lock-seconds', '2', '--drain');
     assert.equal(await b.exit, 0, b.lines.join('\n'));
-    assert.deepEqual(doneParts(b.lines).sort(), ['0/3', '1/3', '2/3'], b.lines.join('\n'));
+    assert.deepEqual(doneParts(b.lines).sort(), ['0/2', '1/2'], b.lines.join('\n'));
     const job = await q.getJob(killed);
     assert.equal(await job!.getState(), 'completed');
     assert.ok(job!.attemptsStarted >= 2, `the killed job was started again (${job!.attemptsStarted})`);
@@ -123,13 +123,13 @@ test('a worker killed with SIGKILL mid-job: a worker started after it takes the 
     await q.close();
   }
   const s = await queueStatus(where);
-  assert.deepEqual([s.completed, s.failed], [3, 0]);
+  assert.deepEqual([s.completed, s.failed], [2, 0]);
   // The killed attempt left only a temporary folder, which merge leaves out.
   const r = await mergeParts(partsUnder(path.join(d, 'out')), path.join(d, 'merged'));
   assert.equal(r.kind, 'synth');
   const m = readManifest(path.join(d, 'merged'));
   assert.equal(m.complete, true);
-  assert.equal(m.shards.reduce((n, x) => n + x.count, 0), 36);
+  assert.equal(m.shards.reduce((n, x) => n + x.count, 0), 24);
 });
 
 test('bad input: an unreadable product and one whose files disappeared fail once with their reasons; retry-failed runs them again', { skip }, async () => {
