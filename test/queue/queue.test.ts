@@ -32,7 +32,7 @@ import { writeProductFiles } from '../helpers/products.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
 const skip = redisServerPath() ? false : NO_REDIS_MESSAGE;
-if (skip) process.stderr.write(`# ${skip}\n`);
+if (skip) process.stderr.write(`${skip}\n`);
 
 let redis: TestRedis | null = null;
 const dirs = tempDirs('caldera-queue-');
