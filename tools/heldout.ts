@@ -4,8 +4,13 @@
  * the model (model.json, weights.bin), card.json, eval.json, eval.png, curves.png and
  * train.log.jsonl — into a temporary sibling first, swapped in at the end.
  *
- *   node dist/bench/heldout.js --run RUN --test runs/test-heldout [--out models/default]
+ *   node dist/tools/heldout.js --run RUN --test runs/test-heldout [--out models/default]
  *        [--before EARLIER_RUN]... [--command '...']... [--note '...']... [--synth-command '...'] [--json]
+ *        [--calibrate DATASET]... [--previous-card CARD.json] [--real-world figures.json] [--machine '...']
+ *
+ * `--calibrate` fits the temperature of the class probabilities on the union of those datasets
+ * (not the test set) and ships it as calibration.json; `--previous-card` keeps the model it replaces
+ * in the card (`previousModel`) for comparison; `--real-world` adds tools/real-world.ts's figures.
  *
  * `--before` names earlier training stages (the run was started with --init from them), in order;
  * `--command` / `--note` give each stage's command line and a note, in the same order (earlier
@@ -21,11 +26,16 @@ import { evaluateDataset, reportFigure, reportText, scoreRows } from '../src/eva
 import { CHECKPOINT_DIR, CURVES_PNG, TRAIN_LOG, type TrainState } from '../src/train/train.js';
 import { loadTrainedModel } from '../src/engine/trained-model.js';
 import { trainedDetector } from '../src/scan/detector.js';
+import { calibrationFromRows, type ModelCalibration } from '../src/evaluate/calibrate-model.js';
+import { applyTemperature, expectedCalibrationError } from '../src/evaluate/calibration.js';
 
-interface Opts { run: string; test: string; out: string; before: string[]; commands: string[]; notes: string[]; synthCommand?: string; json: boolean }
+interface Opts {
+  run: string; test: string; out: string; before: string[]; commands: string[]; notes: string[]; synthCommand?: string; json: boolean;
+  calibrate: string[]; previousCard?: string; realWorld?: string; machine?: string;
+}
 
 function parse(argv: string[]): Opts {
-  const o: Partial<Opts> & { before: string[]; commands: string[]; notes: string[] } = { out: 'models/default', json: false, before: [], commands: [], notes: [] };
+  const o: Partial<Opts> & { before: string[]; commands: string[]; notes: string[]; calibrate: string[] } = { out: 'models/default', json: false, before: [], commands: [], notes: [], calibrate: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = (): string => {
@@ -41,6 +51,10 @@ function parse(argv: string[]): Opts {
     else if (a === '--note') o.notes.push(next());
     else if (a === '--synth-command') o.synthCommand = next();
     else if (a === '--json') o.json = true;
+    else if (a === '--calibrate') o.calibrate.push(next());
+    else if (a === '--previous-card') o.previousCard = next();
+    else if (a === '--real-world') o.realWorld = next();
+    else if (a === '--machine') o.machine = next();
     else throw new Error(`unknown argument ${a}`);
   }
   if (!o.run || !o.test) throw new Error('usage: heldout --run RUN_DIR --test DATASET [--out DIR]');
@@ -71,9 +85,28 @@ async function main(): Promise<void> {
   const synthCommand = o.synthCommand ?? `caldera synth --count ${manifest.settings.count} --seed ${manifest.settings.seed}${demFlags} --out ${o.test}`;
   const evalCommand = `caldera eval --model ${o.out} --data ${o.test} --png eval.png --out eval.json`;
   const weightsBytes = fs.statSync(path.join(o.run, 'weights.bin')).size;
+  // Temperature scaling on calibration data (never the test set), through the same detector.
+  let calibration: ModelCalibration | null = null;
+  if (o.calibrate.length > 0) {
+    const d = await trainedDetector(await loadTrainedModel(o.run));
+    const calRows = (await Promise.all(o.calibrate.map((dir) => evaluateDataset(d, dir, { batch: 32, workers: 1 })))).flat();
+    calibration = calibrationFromRows(calRows, o.calibrate.join(', '));
+    // The test set's ECE with that temperature (the figure a user can trust the probabilities by).
+    const scaled = applyTemperature({ probs: rows.map((r) => [...r.probabilities]) }, calibration.temperature);
+    const labels = rows.map((r) => r.trueClass);
+    calibration = { ...calibration, test: { n: rows.length, eceBefore: expectedCalibrationError(rows.map((r) => [...r.probabilities]), labels), eceAfter: expectedCalibrationError(scaled, labels) } } as ModelCalibration;
+  }
+  const previous = o.previousCard ? JSON.parse(fs.readFileSync(o.previousCard, 'utf8')) as Record<string, unknown> : null;
+  const realWorld = o.realWorld ? JSON.parse(fs.readFileSync(o.realWorld, 'utf8')) as unknown : null;
   const card = modelCard({
     name: path.basename(path.resolve(o.out)), stages, params, weightsBytes,
     test: { synthCommand, evalCommand, volcanoes, report },
+    ...(o.machine ? { machine: o.machine } : {}),
+    extra: {
+      ...(calibration ? { calibration } : {}),
+      ...(realWorld ? { realWorld } : {}),
+      ...(previous ? { previousModel: { createdAt: previous.createdAt, training: { imagesSeen: (previous.training as Record<string, unknown>)?.imagesSeen, minutes: (previous.training as Record<string, unknown>)?.minutes }, heldOut: previous.heldOut, realWorld: previous.realWorld ?? null } } : {}),
+    },
   });
   const tmp = `${o.out}.tmp-${process.pid}`;
   fs.rmSync(tmp, { recursive: true, force: true });
@@ -84,6 +117,7 @@ async function main(): Promise<void> {
     fs.copyFileSync(path.join(dir, CURVES_PNG), path.join(tmp, CURVES_PNG.replace('.png', `.stage${i + 1}.png`)));
   });
   fs.writeFileSync(path.join(tmp, 'card.json'), JSON.stringify(card, null, 1) + '\n');
+  if (calibration) fs.writeFileSync(path.join(tmp, 'calibration.json'), JSON.stringify(calibration, null, 1) + '\n');
   fs.writeFileSync(path.join(tmp, 'eval.json'), JSON.stringify({ model: o.out, data: o.test, channelFormat: tm.format, ...report }, null, 1) + '\n');
   fs.writeFileSync(path.join(tmp, 'eval.png'), encodePng(reportFigure(report, rows, `held-out test: ${volcanoes.join(', ')}`)));
   if (fs.existsSync(o.out)) fs.renameSync(o.out, `${o.out}.old-${process.pid}`);

@@ -31,7 +31,7 @@ import { evaluateDataset, scoreRows } from '../src/evaluate/evaluate.js';
 import { expectedCalibrationError } from '../src/evaluate/calibration.js';
 import { loadDetector, type Detector, type EngineName } from '../src/scan/detector.js';
 import { predictRaster } from '../src/scan/predict.js';
-import { scanAll } from '../src/scan/scan.js';
+import { scanAll } from '../src/scan/scan-all.js';
 
 const HELDOUT_VOLCANOES = ['Aso', 'Kuju', 'Tsurumi', 'Lopevi', 'Kuwae', 'Iwaki', 'Tarumai', 'Eniwa'];
 const PATTERN_PX = { x: 510, y: 220 };

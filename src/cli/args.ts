@@ -20,6 +20,8 @@ export type FlagValue = string | number | boolean | string[] | undefined;
 export interface Parsed {
   readonly flags: Readonly<Record<string, FlagValue>>;
   readonly positionals: readonly string[];
+  /** The flags given on the command line (not filled in from their defaults). */
+  readonly given?: ReadonlySet<string>;
 }
 
 function convert(name: string, spec: FlagSpec, raw: string): FlagValue {
@@ -43,6 +45,7 @@ function convert(name: string, spec: FlagSpec, raw: string): FlagValue {
 export function parseArgs(argv: readonly string[], specs: FlagSpecs): Parsed {
   const flags: Record<string, FlagValue> = {};
   const positionals: string[] = [];
+  const given = new Set<string>();
   for (const [k, s] of Object.entries(specs)) {
     if (s.default !== undefined) flags[k] = Array.isArray(s.default) ? [...s.default] : (s.default as FlagValue);
   }
@@ -58,6 +61,7 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs): Parsed {
     const name = a.slice(2, eq < 0 ? undefined : eq);
     const spec = specs[name];
     if (!spec) throw new InputError(`unknown option '--${name}'`);
+    given.add(name);
     if (spec.type === 'boolean' && eq < 0) { flags[name] = true; continue; }
     let raw: string;
     if (eq >= 0) raw = a.slice(eq + 1);
@@ -69,7 +73,7 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs): Parsed {
     }
     flags[name] = convert(name, spec, raw);
   }
-  return { flags, positionals };
+  return { flags, positionals, given };
 }
 
 /** Help text for a command's flags, aligned. */

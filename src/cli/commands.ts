@@ -16,6 +16,7 @@ import { enqueueCommand } from './enqueue.js';
 import { workerCommand } from './worker.js';
 import { queueCommand } from './queue.js';
 import { mergeCommand } from './merge.js';
+import { webCommand } from './web.js';
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
   demo: demoCommand,
@@ -31,4 +32,5 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   study: studyCommand,
   monitor: monitorCommand, 'synth-series': synthSeriesCommand,
   merge: mergeCommand, enqueue: enqueueCommand, worker: workerCommand, queue: queueCommand,
+  web: webCommand,
 };

@@ -5,10 +5,11 @@ import { writeNpz } from '../io/npz.js';
 import { writePng } from '../io/png.js';
 import { contactSheet } from '../io/draw.js';
 import { cyclic } from '../io/colormap.js';
-import { forwardModel, losToPhaseArray, validateSource, S1_ASCENDING_HEADING_DEG, type Source } from '../physics/index.js';
+import { C_BAND_WAVELENGTH_M, forwardModel, losToPhaseArray, validateSource, S1_ASCENDING_HEADING_DEG, type Source } from '../physics/index.js';
 import { maxAbs } from '../core/arrays.js';
 import { num, numArg, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
+import { wavelengthOf } from './units.js';
 
 const KINDS = ['mogi', 'dyke', 'sill', 'fault'] as const;
 
@@ -54,12 +55,16 @@ export const deformCommand = command('deform', 'forward-model one source: E/N/U 
   spacing: { type: 'number', help: 'grid spacing, m', default: 100, value: 'M' },
   heading: { type: 'number', help: 'satellite heading, degrees (S1 asc ~348, desc ~192)', default: S1_ASCENDING_HEADING_DEG, value: 'DEG' },
   incidence: { type: 'number', help: 'incidence angle, degrees', default: 37, value: 'DEG' },
-  out: { type: 'string', help: '.npz with float64 x, y, east, north, up, los (m)', value: 'FILE' },
-  png: { type: 'string', help: 'PNG of wrapped LOS phase', value: 'FILE' },
+  out: { type: 'string', help: '.npz with float64 x, y, east, north, up, los (m)', value: 'FILE.npz' },
+  png: { type: 'string', help: 'PNG of wrapped LOS phase', value: 'FILE.png' },
+  wavelength: { type: 'number', help: `radar wavelength for the picture's phase, m (default Sentinel-1 C band ${C_BAND_WAVELENGTH_M}; ALOS-2 0.2424, NISAR L 0.2385)`, value: 'M' },
 }, async (p: Parsed) => {
   const out = str(p, 'out');
   const png = str(p, 'png');
-  if (!out && !png) throw new InputError('give --out FILE.npz and/or --png FILE');
+  if (!out && !png) throw new InputError('give --out FILE.npz and/or --png FILE.png');
+  if (out && !/\.npz$/i.test(out)) throw new InputError(`--out ${out}: deform writes a NumPy .npz archive (x, y, east, north, up, los); name it .npz`);
+  if (png && !/\.png$/i.test(png)) throw new InputError(`--png ${png}: deform draws a PNG; name it .png`);
+  const wavelengthM = wavelengthOf(p) ?? C_BAND_WAVELENGTH_M;
   const source = sourceFromFlags(p);
   const m = forwardModel(source, { extentM: numArg(p, 'extent'), spacingM: numArg(p, 'spacing') },
     { headingDeg: numArg(p, 'heading'), incidenceDeg: numArg(p, 'incidence') });
@@ -74,11 +79,11 @@ export const deformCommand = command('deform', 'forward-model one source: E/N/U 
     });
   }
   if (png) {
-    const phase = losToPhaseArray(Float32Array.from(los));
+    const phase = losToPhaseArray(Float32Array.from(los), { wavelengthM });
     const img = wrappedPhaseToRgba({ width: n, height: n, data: phase });
     const scale = Math.max(1, Math.floor(448 / n));
     writePng(png, contactSheet([{ image: img, title: `${source.kind}: LOS max ${maxAbs(los).toFixed(3)} m` }], {
-      scale, colourbar: { cmap: cyclic, min: -Math.PI, max: Math.PI, minLabel: '-π', maxLabel: 'π', label: 'wrapped LOS phase (rad), C band' },
+      scale, colourbar: { cmap: cyclic, min: -Math.PI, max: Math.PI, minLabel: '-π', maxLabel: 'π', label: `wrapped LOS phase (rad), ${wavelengthM === C_BAND_WAVELENGTH_M ? 'C band' : `wavelength ${wavelengthM} m`}` },
     }));
   }
   process.stdout.write(`${source.kind}: ${n}x${n} grid, max |LOS| ${maxAbs(los).toFixed(4)} m${out ? `, wrote ${out}` : ''}${png ? `, drew ${png}` : ''}\n`);

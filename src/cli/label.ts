@@ -5,9 +5,10 @@ import { parseLonLatBox } from '../data/real.js';
 import { findVolcano } from '../data/volcanoes.js';
 import { parseLonLat } from '../data/windows.js';
 import { CLASS_NAMES, type ClassName } from '../core/classes.js';
-import { list, num, numArg, requireStr, str, strArg, type Parsed } from './args.js';
+import { list, num, numArg, requireStr, str, type Parsed } from './args.js';
 import { command } from './command.js';
 import { loadVolcanoList } from '../scan/points.js';
+import { unitsFlag, unitsOf, wavelengthFlag, wavelengthOf } from './units.js';
 
 export const labelCommand = command('label', 'add labelled real interferograms to a dataset (class + lon/lat box, or from deformation episodes)',
   'PRODUCT... (--class dyke|sill|none [--box LON0,LAT0,LON1,LAT1] | --episodes FILE) --out DIR', {
@@ -18,14 +19,15 @@ export const labelCommand = command('label', 'add labelled real interferograms t
     volcanoes: { type: 'string', help: 'JSON volcano list [{name, lon, lat}] instead of the bundled one', value: 'FILE' },
     at: { type: 'string', help: 'centre of training windows, instead of a volcano', value: 'LON,LAT' },
     'crop-km': { type: 'number', help: 'side of the stored crop (0 = whole product)', default: 40, value: 'KM' },
-    units: { type: 'string', help: "plain single-band rasters: 'rad' or 'm' (LOS metres)", default: 'rad', value: 'rad|m' },
+    units: { ...unitsFlag, help: "plain single-band rasters: 'rad' unwrapped phase, 'm' or 'mm' LOS displacement" },
+    wavelength: wavelengthFlag,
     note: { type: 'string', help: 'free text kept with the sample', value: 'TEXT' },
     out: { type: 'string', help: 'dataset folder (created if needed)', value: 'DIR' },
   }, async (p: Parsed) => {
     const out = requireStr(p, 'out');
     if (p.positionals.length === 0) throw new InputError('give the product(s) to label');
-    const units = strArg(p, 'units');
-    if (units !== 'rad' && units !== 'm') throw new InputError(`--units must be rad or m, got '${units}'`);
+    const units = unitsOf(p);
+    const wavelengthM = wavelengthOf(p);
     const episodesFile = str(p, 'episodes');
     const cls = str(p, 'class');
     if (episodesFile && (cls || str(p, 'box'))) throw new InputError('give --class/--box or --episodes, not both');
@@ -41,7 +43,7 @@ export const labelCommand = command('label', 'add labelled real interferograms t
     const cropKm = numArg(p, 'crop-km');
 
     const { counts, problems } = await labelProducts(p.positionals, out, {
-      units, cropKm, volcano: v ?? null, centre,
+      units, ...(wavelengthM !== undefined ? { wavelengthM } : {}), cropKm, volcano: v ?? null, centre,
       source: episodesFile ? { kind: 'episodes', file: episodesFile }
         : { kind: 'class', className: cls as ClassName, box, ...(str(p, 'note') ? { note: str(p, 'note')! } : {}) },
       onSample: (meta, replaced) => process.stdout.write(`${replaced ? 'replaced' : 'added'} ${meta.id}: ${meta.className}` +

@@ -31,12 +31,13 @@ export async function writeSheet(dir: string, out: string, perClass: number): Pr
 }
 
 export const showCommand = command('show', 'draw a contact sheet of a dataset (wrapped phase, boxes, classes)', 'DIR --out sheet.png [--per-class N]', {
-  out: { type: 'string', help: 'PNG to write', value: 'FILE' },
+  out: { type: 'string', help: 'PNG to write', value: 'FILE.png' },
   'per-class': { type: 'int', help: 'samples of each class to draw', default: 6 },
 }, async (p: Parsed) => {
   const dir = p.positionals[0];
   if (!dir || p.positionals.length > 1) throw new InputError('give exactly one dataset directory');
   const out = requireStr(p, 'out');
+  if (!/\.png$/i.test(out)) throw new InputError(`--out ${out}: show draws a PNG contact sheet; name it .png`);
   const n = await writeSheet(dir, out, numArg(p, 'per-class'));
   process.stdout.write(`${out}: ${n} samples drawn\n`);
 });

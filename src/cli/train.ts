@@ -2,9 +2,10 @@
 import { InputError } from '../core/errors.js';
 import { parseChannelFormat } from '../data/channels.js';
 import type { WeightedTerrain } from '../data/feeder.js';
-import { DEFAULT_TRAIN_CONFIG, RunExistsError, train, type TrainConfig, type TrainEvent, type TrainSourceConfig } from '../train/train.js';
+import * as path from 'node:path';
+import { configDifferences, DEFAULT_TRAIN_CONFIG, readRunConfig, RunExistsError, train, type TrainConfig, type TrainEvent, type TrainSourceConfig } from '../train/train.js';
 import type { NetworkVariant } from '../engine/network.js';
-import { bool, list, num, numArg, requireNum, requireStr, str, strArg, type Parsed } from './args.js';
+import { bool, list, num, numArg, parseArgs, requireNum, requireStr, str, strArg, type FlagValue, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar, type ProgressBar } from './progress.js';
 import { parseClassList } from '../core/classes.js';
@@ -37,7 +38,7 @@ export const trainFlags = {
   'box-weight': { type: 'number', help: 'weight of the (masked) box loss', default: DEFAULT_TRAIN_CONFIG.boxWeight },
   'incoherent-random': { type: 'number', help: 'share of examples showing incoherent pixels as random phase', default: DEFAULT_TRAIN_CONFIG.incoherentRandom, value: 'P' },
   seed: { type: 'int', help: 'seed of the weights, the data order and the scenes', default: DEFAULT_TRAIN_CONFIG.seed },
-  resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint' },
+  resume: { type: 'boolean', help: 'continue the run in --out from its last checkpoint with its own options (stored there); only --epochs may change' },
   init: { type: 'string', help: "start from a trained model's weights (fine-tuning; new optimizer and schedule)", value: 'MODEL_DIR' },
   workers: { type: 'int', help: 'data feeder threads (the training itself uses one core)', default: 1 },
   artefacts: { type: 'boolean', help: 'on the fly: add real-product artefacts (unwrapping errors, decorrelation noise, long-wavelength atmosphere)' },
@@ -123,6 +124,93 @@ export function configFromFlags(p: Parsed): TrainConfig {
   };
 }
 
+/** Flags that do not change what a run computes: free on --resume. */
+const RUN_FLAGS = new Set(['out', 'resume', 'epochs', 'workers', 'engine', 'threads', 'quiet']);
+/** Path flags that the run stores resolved (train.ts normaliseConfig). */
+const RESOLVED_PATHS = ['data', 'dem-dir', 'init'];
+
+/**
+ * The command-line options that give `c` (the inverse of configFromFlags), or null when `c` has
+ * settings no flag gives (a --scenes mixture, scene settings beyond the flags): then a resume
+ * takes no options but --epochs.
+ */
+export function configToArgv(c: TrainConfig): string[] | null {
+  const a: string[] = [];
+  const src = c.source;
+  if (src.kind === 'dataset') {
+    a.push('--data', src.dir, '--val-fraction', String(src.valFraction));
+  } else {
+    if (src.scenes) return null;
+    a.push('--synthetic-on-the-fly');
+    const dem = src.terrains.find((t) => t.spec.kind !== 'procedural');
+    const proc = src.terrains.find((t) => t.spec.kind === 'procedural');
+    if (dem && dem.spec.kind !== 'procedural') {
+      a.push('--dem-dir', dem.spec.path, '--procedural-share', String(proc ? proc.weight : 0));
+      if (dem.spec.volcanoes) a.push('--volcanoes', dem.spec.volcanoes.join(','));
+    }
+    a.push('--classes', src.classes.join(','), '--steps-per-epoch', String(src.stepsPerEpoch), '--val-count', String(src.valCount), '--val-seed', String(src.valSeed));
+    if (src.poolSize !== undefined) a.push('--pool', String(src.poolSize));
+    const { artefacts, rampMaxM, decorrelation, domain, ...rest } = src.scene ?? {};
+    if (Object.keys(rest).length > 0 || artefacts === null || (artefacts !== undefined && Object.keys(artefacts).length > 0)) return null;
+    if (artefacts) a.push('--artefacts');
+    if (rampMaxM !== undefined) a.push('--ramps', String(rampMaxM));
+    if (decorrelation !== undefined) a.push('--decorrelation', String(decorrelation));
+    if (domain !== undefined) a.push('--domain', String(domain));
+  }
+  a.push('--channels', c.format, '--arch', c.arch, '--epochs', String(c.epochs), '--batch', String(c.batch), '--lr', String(c.lr),
+    '--lr-schedule', c.lrSchedule, '--warmup', String(c.warmupSteps), '--class-weight', String(c.classWeight), '--box-weight', String(c.boxWeight),
+    '--seed', String(c.seed), '--incoherent-random', String(c.incoherentRandom));
+  if (c.init) a.push('--init', c.init);
+  if (c.real) a.push('--real', c.real.dir, '--real-fraction', String(c.real.fraction));
+  return a;
+}
+
+/**
+ * The configuration of `--resume`: the run's own (stored in its checkpoint), with --epochs if
+ * given; any other option given must agree with it (InputError naming the difference). Without a
+ * checkpoint (no epoch finished yet), the options of the command line as for a fresh start.
+ */
+export function resumeConfig(p: Parsed, out: string): TrainConfig {
+  const stored = readRunConfig(out);
+  const given = [...(p.given ?? [])].filter((f) => !RUN_FLAGS.has(f));
+  const epochs = p.given?.has('epochs') ? numArg(p, 'epochs') : undefined;
+  if (!stored) {
+    if (str(p, 'data') === undefined && !bool(p, 'synthetic-on-the-fly')) {
+      throw new InputError(`${out}: no checkpoint to resume (no epoch has finished there); start the run with its options (--data DIR or --synthetic-on-the-fly ...)`);
+    }
+    return configFromFlags(p);
+  }
+  const withEpochs = (c: TrainConfig): TrainConfig => ({ ...c, epochs: epochs ?? stored.epochs });
+  if (given.length === 0) return withEpochs(stored);
+  const argv = configToArgv(stored);
+  const back = argv ? configFromFlags(parseArgs(argv, trainFlags)) : null;
+  if (!argv || !back || configDifferences(stored, back).length > 0) {
+    throw new InputError(`${out}: this run's settings are not all command-line options (a --scenes mixture?); resume it with --out and --resume alone (and --epochs), not --${given.join(', --')}`);
+  }
+  // The run's options, with those given now on top; paths resolved as the run stores them.
+  const storedFlags = parseArgs(argv, trainFlags).flags;
+  const flags: Record<string, FlagValue> = { ...storedFlags };
+  for (const f of given) {
+    const v = p.flags[f];
+    flags[f] = RESOLVED_PATHS.includes(f) && typeof v === 'string' ? path.resolve(v) : v;
+  }
+  // Switching the data source: the other source's flags go.
+  if (p.given?.has('data') && !p.given.has('synthetic-on-the-fly')) delete flags['synthetic-on-the-fly'];
+  if (p.given?.has('synthetic-on-the-fly') && !p.given.has('data')) delete flags['data'];
+  let asked: TrainConfig;
+  try {
+    asked = configFromFlags({ flags, positionals: [] });
+  } catch (e) {
+    throw new InputError(`${out}: --resume with options that do not fit the run (${(e as Error).message}); --out and --resume alone continue it with its own options`, { cause: e });
+  }
+  const diffs = configDifferences(stored, asked);
+  if (diffs.length > 0) {
+    throw new InputError(`${out}: --resume with options that differ from the run's (${diffs.join('; ')}); ` +
+      'give --out and --resume alone (only --epochs may change), or another --out for a new run');
+  }
+  return withEpochs(stored);
+}
+
 const f3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : '-');
 
 /** Progress reporting for train events (stderr). */
@@ -152,19 +240,60 @@ function reporter(quiet: boolean): (e: TrainEvent) => void {
   };
 }
 
+/**
+ * Ctrl-C (SIGINT) during training: stop at once between checkpoints (the epoch in progress is
+ * lost), or right after the checkpoint being written; say how to continue. A second Ctrl-C stops
+ * at once. Exit status 130 (128 + SIGINT). Returns a function that removes the handler.
+ */
+function onInterrupt(out: string, progress: { epoch: number; saving: boolean }): { dispose: () => void; epochDone: () => void } {
+  let asked = false;
+  const resume = `caldera train --out ${/[^\w./,:=+-]/.test(out) ? `'${out}'` : out} --resume`;
+  const stop = (): never => {
+    const where = progress.epoch > 0
+      ? `stopped after epoch ${progress.epoch}, its last checkpoint; continue with: ${resume}`
+      : 'stopped before the first epoch finished: nothing to resume; run the same command again';
+    process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : '\n'}caldera train: interrupted: ${where}\n`);
+    process.exit(130);
+  };
+  const handler = (): void => {
+    if (asked || !progress.saving) stop();
+    asked = true;
+    process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : '\n'}caldera train: interrupted: finishing the checkpoint of epoch ${progress.epoch + 1} (Ctrl-C again to stop now)\n`);
+  };
+  process.on('SIGINT', handler);
+  return {
+    dispose: () => { process.removeListener('SIGINT', handler); },
+    epochDone: () => { if (asked) stop(); },
+  };
+}
+
 export async function runTrain(p: Parsed): Promise<number> {
   const out = requireStr(p, 'out');
-  const config = configFromFlags(p);
+  const resume = bool(p, 'resume');
+  const config = resume ? resumeConfig(p, out) : configFromFlags(p);
   const commandLine = ['caldera', ...process.argv.slice(2)].map((a) => (/[^\w./,:=+-]/.test(a) ? `'${a}'` : a)).join(' ');
   const engine = strArg(p, 'engine');
   if (engine !== 'onnx' && engine !== 'tfjs') throw new InputError(`--engine must be onnx or tfjs, got '${engine}'`);
+  const progress = { epoch: 0, saving: false };
+  const interrupt = onInterrupt(out, progress);
+  const report = reporter(bool(p, 'quiet'));
   const r = await train({
-    outDir: out, config, resume: bool(p, 'resume'), workers: numArg(p, 'workers'), onEvent: reporter(bool(p, 'quiet')), command: commandLine,
-    engine, ...threadsOf(p),
+    outDir: out, config, resume, workers: numArg(p, 'workers'), command: commandLine, engine, ...threadsOf(p),
+    onEvent: (e) => {
+      if (e.type === 'start') progress.epoch = e.resumedAtEpoch;
+      else if (e.type === 'validating') progress.saving = true;
+      report(e);
+      if (e.type === 'epoch') {
+        progress.epoch = e.record.epoch;
+        progress.saving = false;
+        interrupt.epochDone();
+      }
+    },
   })
     .catch((e: unknown) => {
       throw e instanceof RunExistsError ? new InputError(`${e.message} (pass --resume to continue it, or another --out)`) : e;
-    });
+    })
+    .finally(() => interrupt.dispose());
   const last = r.state.history[r.state.history.length - 1];
   process.stdout.write(`${out}: ${r.state.epoch} epochs, ${r.state.imagesSeen} images, ${(r.state.elapsedSeconds / 60).toFixed(1)} min` +
     (last ? `; validation accuracy ${f3(last.valAccuracy)}, median centre error ${last.valCentreErrorMedianPx.toFixed(1)} px` : '') + '\n');
@@ -172,4 +301,4 @@ export async function runTrain(p: Parsed): Promise<number> {
 }
 
 export const trainCommand = command('train', 'train the network (dataset or synthetic data on the fly); checkpoints every epoch, --resume after a kill',
-  '(--data DIR | --synthetic-on-the-fly [--dem-dir D]) --out DIR [options]', trainFlags, runTrain);
+  '(--data DIR | --synthetic-on-the-fly [--dem-dir D]) --out DIR [options]   |   --out DIR --resume [--epochs N]', trainFlags, runTrain);

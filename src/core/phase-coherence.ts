@@ -14,7 +14,7 @@
  */
 
 /** Summed-area table of `value(i)` for a width x height grid: (width+1) x (height+1), zero first row/column. */
-function integral(width: number, height: number, value: (i: number) => number): Float64Array {
+export function summedAreaTable(width: number, height: number, value: (i: number) => number): Float64Array {
   const w1 = width + 1;
   const t = new Float64Array(w1 * (height + 1));
   for (let y = 0; y < height; y++) {
@@ -38,9 +38,9 @@ export function estimateCoherence(phaseRad: Float32Array, width: number, height:
   if (phaseRad.length !== width * height) throw new RangeError(`phase has ${phaseRad.length} values, expected ${width}x${height}`);
   if (!Number.isInteger(windowPx) || windowPx < 1 || windowPx % 2 === 0) throw new RangeError(`windowPx must be an odd integer >= 1, got ${windowPx}`);
   const ok = (i: number): boolean => Number.isFinite(phaseRad[i]!);
-  const c = integral(width, height, (i) => (ok(i) ? Math.cos(phaseRad[i]!) : 0));
-  const s = integral(width, height, (i) => (ok(i) ? Math.sin(phaseRad[i]!) : 0));
-  const n = integral(width, height, (i) => (ok(i) ? 1 : 0));
+  const c = summedAreaTable(width, height, (i) => (ok(i) ? Math.cos(phaseRad[i]!) : 0));
+  const s = summedAreaTable(width, height, (i) => (ok(i) ? Math.sin(phaseRad[i]!) : 0));
+  const n = summedAreaTable(width, height, (i) => (ok(i) ? 1 : 0));
   const r = (windowPx - 1) / 2;
   const w1 = width + 1;
   const out = new Float32Array(width * height);

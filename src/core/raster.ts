@@ -54,3 +54,16 @@ export function wrapPhase(phaseRad: number): number {
   if (w <= -Math.PI) w += twoPi;
   return w;
 }
+
+/**
+ * Terrain gradient at pixel (x, y) of a width × height DEM with square `spacingM` pixels: central
+ * differences (one-sided at the edges), NaN heights giving 0. Returns [dz/dx (east), dz/dy (north)].
+ */
+export function gradientAt(dem: ArrayLike<number>, width: number, height: number, x: number, y: number, spacingM: number): [number, number] {
+  const i = y * width + x;
+  const xl = x > 0 ? i - 1 : i, xr = x < width - 1 ? i + 1 : i;
+  const yu = y > 0 ? i - width : i, yd = y < height - 1 ? i + width : i;
+  const east = ((dem[xr]! - dem[xl]!) / ((xr - xl) * spacingM)) || 0;
+  const north = ((dem[yu]! - dem[yd]!) / (((yd - yu) / width) * spacingM)) || 0;
+  return [east, north];
+}

@@ -7,7 +7,7 @@
  * Each channel is rescaled per image (u and d: min-max to [-1, 1] over valid pixels; w: / pi;
  * c: 2c-1), then masked pixels are set to 0. Output is H x W x C, channels last.
  */
-import { wrapPhase } from '../core/raster.js';
+import { gradientAt, wrapPhase } from '../core/raster.js';
 import type { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
 
@@ -88,10 +88,7 @@ export function radarAmplitude(dem: Float32Array, width: number, height: number,
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
-      const xl = x > 0 ? i - 1 : i, xr = x < width - 1 ? i + 1 : i;
-      const yu = y > 0 ? i - width : i, yd = y < height - 1 ? i + width : i;
-      const dzdx = ((dem[xr]! - dem[xl]!) / ((xr - xl) * spacingM)) || 0;
-      const dzdy = ((dem[yu]! - dem[yd]!) / (((yd - yu) / width) * spacingM)) || 0; // north-positive
+      const [dzdx, dzdy] = gradientAt(dem, width, height, x, y, spacingM); // dzdy north-positive
       const norm = Math.hypot(dzdx, dzdy, 1);
       const c = (-dzdx * se - dzdy * sn + su) / norm;
       out[i] = Math.max(0, c);

@@ -31,7 +31,8 @@
  *
  * Cost: O(W·H·windowPx²) (the plane differs per pixel), ~0.2 s for a 636 × 420 product.
  */
-import { MASK_INCOHERENT, type Product } from '../io/licsar.js';
+import { MASK_INCOHERENT, type Product } from '../io/product.js';
+import { summedAreaTable } from '../core/phase-coherence.js';
 
 /** Default estimation window (pixels of the product's own grid), as processors and the experiment. */
 export const PHASE_COHERENCE_WINDOW_PX = 7;
@@ -47,20 +48,6 @@ export interface PhaseCoherenceOptions {
   readonly gradientWindowPx?: number;
   /** Fewer valid pixels than this share of the window (its part inside the image): NaN (default 0.5). */
   readonly minValidShare?: number;
-}
-
-/** Summed-area table (W+1)×(H+1) of value(i) (0 for invalid pixels). */
-function integral(width: number, height: number, value: (i: number) => number): Float64Array {
-  const w1 = width + 1;
-  const t = new Float64Array(w1 * (height + 1));
-  for (let y = 0; y < height; y++) {
-    let row = 0;
-    for (let x = 0; x < width; x++) {
-      row += value(y * width + x);
-      t[(y + 1) * w1 + x + 1] = t[y * w1 + x + 1]! + row;
-    }
-  }
-  return t;
 }
 
 /**
@@ -97,7 +84,7 @@ export function estimatePhaseCoherence(phaseRad: Float32Array, width: number, he
   const w1 = width + 1;
   const boxSum = (t: Float64Array, x0: number, y0: number, x1: number, y1: number): number =>
     t[y1 * w1 + x1]! - t[y0 * w1 + x1]! - t[y1 * w1 + x0]! + t[y0 * w1 + x0]!;
-  const count = integral(width, height, (i) => ok[i]!);
+  const count = summedAreaTable(width, height, (i) => ok[i]!);
   // Neighbour-difference phasors z[i+1]·conj(z[i]) (x) and z[i+W]·conj(z[i]) (y), stored at i.
   let gxr: Float64Array | null = null, gxi: Float64Array | null = null, gyr: Float64Array | null = null, gyi: Float64Array | null = null;
   if (detrend) {
@@ -105,10 +92,10 @@ export function estimatePhaseCoherence(phaseRad: Float32Array, width: number, he
       if (!ok[i] || !ok[j]) return 0;
       return part === 0 ? re[j]! * re[i]! + im[j]! * im[i]! : im[j]! * re[i]! - re[j]! * im[i]!;
     };
-    gxr = integral(width, height, (i) => (i % width < width - 1 ? dx(i, i + 1, 0) : 0));
-    gxi = integral(width, height, (i) => (i % width < width - 1 ? dx(i, i + 1, 1) : 0));
-    gyr = integral(width, height, (i) => (i + width < n ? dx(i, i + width, 0) : 0));
-    gyi = integral(width, height, (i) => (i + width < n ? dx(i, i + width, 1) : 0));
+    gxr = summedAreaTable(width, height, (i) => (i % width < width - 1 ? dx(i, i + 1, 0) : 0));
+    gxi = summedAreaTable(width, height, (i) => (i % width < width - 1 ? dx(i, i + 1, 1) : 0));
+    gyr = summedAreaTable(width, height, (i) => (i + width < n ? dx(i, i + width, 0) : 0));
+    gyi = summedAreaTable(width, height, (i) => (i + width < n ? dx(i, i + width, 1) : 0));
   }
   const out = new Float32Array(n);
   const exr = new Float64Array(win), exi = new Float64Array(win), eyr = new Float64Array(win), eyi = new Float64Array(win);

@@ -12,8 +12,8 @@
  * `source` is dyke, sill or mogi (mogi is labelled sill, as in synth/sources.ts); `polygon` is
  * [[lon, lat], ...] or a GeoJSON Polygon; dates are YYYY-MM-DD.
  */
-import * as fs from 'node:fs';
 import { InputError } from '../core/errors.js';
+import { oneLine, readInputTextSync } from '../io/input-file.js';
 import { productExtent, type Product } from '../io/licsar.js';
 import { type ClassName } from '../core/classes.js';
 import { findVolcano } from './volcanoes.js';
@@ -60,7 +60,7 @@ export function parseEpisodes(text: string, file = 'episodes'): Episode[] {
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new InputError(`${file}: not valid JSON (${oneLine((e as Error).message)})`, { cause: e });
   }
   let raw: Record<string, unknown>[];
   const obj = json as Record<string, unknown>;
@@ -95,13 +95,7 @@ export function parseEpisodes(text: string, file = 'episodes'): Episode[] {
 }
 
 export function readEpisodes(file: string): Episode[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`${file}: cannot read (${(e as Error).message})`);
-  }
-  return parseEpisodes(text, file);
+  return parseEpisodes(readInputTextSync(file, { what: 'episodes', maxBytes: 256 << 20 }), file);
 }
 
 export type EpisodeLabel =

@@ -5,7 +5,7 @@
  */
 import { InputError, isInputError } from '../core/errors.js';
 import { CLASS_NAMES, type ClassName } from '../core/classes.js';
-import { discoverProducts, readProduct } from '../io/licsar.js';
+import { discoverProducts, readProduct, type RasterUnits } from '../io/licsar.js';
 import { labelFromEpisodes, readEpisodes } from './episodes.js';
 import { addSample, type NewLabel, type RealSampleMeta } from './real.js';
 import type { LonLat, LonLatBox } from './windows.js';
@@ -16,8 +16,10 @@ export type LabelSource =
   | { readonly kind: 'episodes'; readonly file: string };
 
 export interface LabelOptions {
-  /** Plain single-band rasters: 'rad' (unwrapped phase) or 'm' (LOS metres). */
-  readonly units: 'rad' | 'm';
+  /** Plain single-band rasters: 'rad' (unwrapped phase), 'm' or 'mm' (LOS metres, millimetres). */
+  readonly units: RasterUnits;
+  /** Radar wavelength (m) of phase inputs (default C band; stored samples hold C-band phase, see io/licsar.ts). */
+  readonly wavelengthM?: number;
   readonly source: LabelSource;
   /** Training windows are cut around this volcano (default: the box or episode centre). */
   readonly volcano?: NewLabel['volcano'];
@@ -47,7 +49,7 @@ export async function labelProducts(paths: readonly string[], outDir: string, o:
   const counts = Object.fromEntries(CLASS_NAMES.map((c) => [c, 0])) as Record<ClassName, number>;
   for (const files of found.products) {
     try {
-      const prod = await readProduct(files, { units: o.units });
+      const prod = await readProduct(files, { units: o.units, ...(o.wavelengthM !== undefined ? { wavelengthM: o.wavelengthM } : {}) });
       let label: NewLabel;
       if (o.source.kind === 'episodes') {
         const l = labelFromEpisodes(episodes, prod);

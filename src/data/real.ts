@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
 import { writeGeoTiff } from '../io/geotiff.js';
+import { oneLine, readInputTextSync } from '../io/input-file.js';
 import { ensureWritableDir, writeFileAtomicSync } from '../io/atomic.js';
 import { productExtent, readProduct, type Product, type ProductFiles } from '../io/licsar.js';
 import { type CentreBox } from '../core/box.js';
@@ -203,10 +204,11 @@ export function listSamples(dir: string): RealSampleMeta[] {
     if (!fs.existsSync(f)) continue;
     let m: RealSampleMeta;
     try {
-      m = JSON.parse(fs.readFileSync(f, 'utf8')) as RealSampleMeta;
+      m = JSON.parse(readInputTextSync(f, { maxBytes: 16 << 20 })) as RealSampleMeta;
     } catch (e) {
-      throw new InputError(`${f}: corrupt (${(e as Error).message})`);
+      throw new InputError(`${f}: corrupt (${oneLine((e as Error).message)})`, { cause: e });
     }
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new InputError(`${f}: corrupt (not a JSON object)`);
     if (m.format !== REAL_FORMAT) throw new InputError(`${f}: format '${String(m.format)}', expected ${REAL_FORMAT}`);
     out.push(m);
   }
@@ -277,6 +279,21 @@ function toSource(m: RealSampleMeta, g: { centre: LonLat; size: number; spacingM
   return { box, outline };
 }
 
+/**
+ * Why the samples of a labelled real dataset cannot feed channel format `format`, or null: real
+ * samples carry no DEM (formats with a DEM channel), some may have only wrapped phase (formats
+ * with unwrapped phase) or no coherence. Reads only the samples' metadata, so a long job (a
+ * study, a training run) can check this before it starts.
+ */
+export function realFormatProblem(metas: readonly RealSampleMeta[], format: ChannelFormat): string | null {
+  if (format.includes('d') || format === 'rid') return `channel format ${format} needs a DEM; real samples carry none yet`;
+  const wrappedOnly = metas.find((m) => !m.files.unw);
+  if (format.includes('u') && wrappedOnly) return `${wrappedOnly.id}: has only wrapped phase; channel format ${format} needs unwrapped phase`;
+  const noCoherence = metas.find((m) => !m.files.cc);
+  if (format.includes('c') && noCoherence) return `${noCoherence.id}: has no coherence; channel format ${format} needs it`;
+  return null;
+}
+
 /** Cut every sample of `dir` for augmentation. InputError when a sample cannot feed `format`. */
 export async function loadRealTraining(dir: string, opts: RealTrainingOptions): Promise<RealTrainingSet> {
   const size = opts.size ?? MODEL_SIZE_PX;
@@ -286,11 +303,9 @@ export async function loadRealTraining(dir: string, opts: RealTrainingOptions): 
   const metas = listSamples(dir);
   if (metas.length === 0) throw new InputError(`${dir}: the labelled real dataset has no samples`);
   const samples: PreparedSample[] = [];
+  const problem = realFormatProblem(metas, opts.format);
+  if (problem) throw new InputError(problem);
   for (const m of metas) {
-    if (opts.format.includes('u') && !m.files.unw) {
-      throw new InputError(`${m.id}: has only wrapped phase; channel format ${opts.format} needs unwrapped phase`);
-    }
-    if (opts.format.includes('d') || opts.format === 'rid') throw new InputError(`channel format ${opts.format} needs a DEM; real samples carry none yet`);
     const p = await readSample(dir, m, opts.minCoherence);
     const g = { centre: { lon: m.centre[0], lat: m.centre[1] }, size: srcSize, spacingM };
     const w = resampleWindow(p, g);

@@ -14,7 +14,7 @@
 import type { IfgLayers } from '../core/layers.js';
 import { InputError } from '../core/errors.js';
 import { resampleLayers } from './resample.js';
-import { lonLatToPixel, productExtent, type Product } from '../io/licsar.js';
+import { lonLatToPixel, productExtent, type Product } from '../io/product.js';
 import { type CentreBox } from '../core/box.js';
 import { EARTH_RADIUS_M } from '../physics/units.js';
 

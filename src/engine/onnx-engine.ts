@@ -11,10 +11,10 @@
  * cannot load, a model without the `input` / `class` / `box` values, a batch whose size or shape
  * does not match the model.
  */
-import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { InputError } from '../core/errors.js';
+import { readInputFile } from '../io/input-file.js';
 import { decodeModel } from './onnx-graph.js';
 import { exportOnnxFromDir } from './onnx-export.js';
 
@@ -102,12 +102,8 @@ export class OnnxEngine {
 
   /** Open a .onnx file. InputError when it cannot be read or loaded. */
   static async fromFile(file: string, opts: OnnxEngineOptions = {}): Promise<OnnxEngine> {
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await fs.readFile(file));
-    } catch (e) {
-      throw new InputError(`${file}: cannot read (${oneLine(e)})`, { cause: e });
-    }
+    // A regular file only (a FIFO would block forever), read non-blocking; InputError otherwise.
+    const bytes = new Uint8Array(await readInputFile(file));
     return OnnxEngine.fromBytes(bytes, { ...opts, source: opts.source ?? file });
   }
 

@@ -8,124 +8,28 @@
  *   diff_pha  wrapped (filtered) phase, radians, -pi..pi
  *   cc        coherence, 0..1 as float, or 0..255 as uint8 (newer products)
  * Any subset works; missing data is NaN, the GDAL nodata value, or 0 (LiCSAR writes 0 outside
- * the swath in older products).
+ * the swath in older products). Layers on a projected grid caldera knows (WGS84 UTM, Web Mercator,
+ * as LiCSBAS / MintPy / GDAL exports may be) are reprojected to lon/lat by nearest neighbour
+ * (`reproject.ts`), with a note.
  *
- * Masking. A pixel is masked when any layer has no data there, when a phase layer or the
- * coherence is exactly 0, or when coherence < `minCoherence`. The default 0.3 is chosen for
- * Sentinel-1 interferograms multilooked to ~100 m (LiCSAR: 20 x 4 looks): the Cramer-Rao phase
- * std sqrt((1 - g^2) / (2 L g^2)) (Rodriguez & Martin 1992) is ~0.5 rad at g = 0.3 with L = 20
- * looks, and rises fast below that (0.8 rad at 0.2, near-uniform noise at 0.1); and coherence
- * estimated in small windows is biased upward, so pure noise reads 0.1-0.25 and 0.3 sits above
- * that floor. Gaddes et al. (2021) gave their network masked (not noisy) incoherent areas.
+ * The pure parts (names, pairing by prefix, decoding a layer, the product and its mask, and why
+ * the coherence threshold is 0.3) are in `product.ts`, re-exported here; this file adds the file
+ * system: finding products in files and folders, and reading their files.
  *
  * Pure reading: no CLI, no printing; every problem is an InputError naming the file.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { wrapPhase } from '../core/raster.js';
-import { losToPhaseArray, C_BAND_WAVELENGTH_M } from '../physics/units.js';
-import type { IfgLayers } from '../core/layers.js';
-import { InputError } from '../core/errors.js';
-import { readGeoTiff, type GeoReference, type GeoTiffRead } from './geotiff.js';
-import { maxAbs } from '../core/arrays.js';
+import { readInputFile } from './input-file.js';
+// Loading geotiff.ts makes Node's zlib the Deflate inflater of the bounded TIFF decoders (as before the split),
+// and its reprojector (proj4) serves projected layers.
+import { nodeReprojector } from './geotiff.js';
+import {
+  checkReadOptions, decodeLayer, productFromLayers, ProductPairing, layerOf,
+  type DiscoverOptions, type Discovery, type Product, type ProductFiles, type ReadProductOptions,
+} from './product.js';
 
-/** Default coherence threshold (see the module comment for why 0.3). */
-export const DEFAULT_MIN_COHERENCE = 0.3;
-
-/** Bits of `Product.mask` (non-zero = masked). */
-export const MASK_NODATA = 1;
-export const MASK_INCOHERENT = 2;
-export const MASK_ZERO = 4;
-
-export type LayerKind = 'unw' | 'diff_pha' | 'cc' | 'raster';
-
-/** The files of one product, grouped by their common prefix. */
-export interface ProductFiles {
-  /** Short name for reports: `FRAME/YYYYMMDD_YYYYMMDD` when the path names a LiCSAR frame, else the file prefix. */
-  readonly id: string;
-  /** Directory + name without the layer suffix. */
-  readonly prefix: string;
-  readonly unw?: string;
-  readonly diffPha?: string;
-  readonly cc?: string;
-  /** A single-band raster without a LiCSAR layer suffix (LOS metres or phase radians by `units`). */
-  readonly raster?: string;
-  /** Primary and secondary acquisition dates (ISO yyyy-mm-dd) from the name, when it has them. */
-  readonly dates: readonly [string, string] | null;
-  /** LiCSAR frame id (e.g. 083D_12636_131313) when the path has one. */
-  readonly frame: string | null;
-}
-
-export interface DiscoveryProblem {
-  readonly path: string;
-  readonly message: string;
-}
-
-export interface Discovery {
-  readonly products: ProductFiles[];
-  /** Paths that do not exist or cannot be used (the scan reports them as failures). */
-  readonly problems: DiscoveryProblem[];
-  /** Files seen in folders but not used (other LiCSAR layers, previews), for a verbose listing. */
-  readonly ignored: string[];
-}
-
-export interface DiscoverOptions {
-  /**
-   * 'm': single-band rasters without a LiCSAR suffix are LOS displacement in metres and are picked
-   * up from folders too. 'rad' (default): such rasters are unwrapped phase, used only when named
-   * explicitly (a LiCSAR folder also holds DEMs and LOS-vector layers that are not interferograms).
-   */
-  readonly units?: 'rad' | 'm';
-}
-
-const LAYER_SUFFIX: readonly [RegExp, LayerKind][] = [
-  [/\.(?:geo\.)?unw\.tiff?$/i, 'unw'],
-  [/\.(?:geo\.)?diff_pha\.tiff?$/i, 'diff_pha'],
-  [/\.(?:geo\.)?cc\.tiff?$/i, 'cc'],
-];
-
-/** LiCSAR layers that are not interferograms (heights, LOS unit vectors, amplitude, unfiltered phase...). */
-const OTHER_LICSAR = /\.geo\.[a-z_]+\.tiff?$/i;
-
-/** Classify a file name: a LiCSAR layer, another LiCSAR layer (null), or a plain raster. */
-export function layerOf(fileName: string): { kind: LayerKind; prefix: string } | { kind: null; reason: string } {
-  for (const [re, kind] of LAYER_SUFFIX) {
-    const m = re.exec(fileName);
-    if (m) return { kind, prefix: fileName.slice(0, m.index) };
-  }
-  if (OTHER_LICSAR.test(fileName)) {
-    return { kind: null, reason: 'a LiCSAR layer that is not an interferogram (expected .geo.unw/.diff_pha/.cc.tif)' };
-  }
-  if (/\.tiff?$/i.test(fileName)) return { kind: 'raster', prefix: fileName.replace(/\.tiff?$/i, '') };
-  return { kind: null, reason: 'not a GeoTIFF (.tif)' };
-}
-
-function isoDate(s: string): string | null {
-  const y = Number(s.slice(0, 4)), m = Number(s.slice(4, 6)), d = Number(s.slice(6, 8));
-  if (y < 1990 || y > 2100 || m < 1 || m > 12 || d < 1 || d > 31) return null;
-  const t = new Date(Date.UTC(y, m - 1, d));
-  if (t.getUTCMonth() !== m - 1 || t.getUTCDate() !== d) return null;
-  return `${s.slice(0, 4)}-${s.slice(4, 6)}-${s.slice(6, 8)}`;
-}
-
-/** Acquisition dates `YYYYMMDD_YYYYMMDD` from a path (the file name first, then its folders), in time order. */
-export function datesFromName(p: string): [string, string] | null {
-  const parts = p.split(/[\\/]/).reverse();
-  for (const part of parts) {
-    const re = /(?<!\d)(\d{8})[_-](\d{8})(?!\d)/g;
-    for (let m = re.exec(part); m; m = re.exec(part)) {
-      const a = isoDate(m[1]!), b = isoDate(m[2]!);
-      if (a && b) return a <= b ? [a, b] : [b, a];
-    }
-  }
-  return null;
-}
-
-/** LiCSAR frame id (track, burst id, swaths: e.g. 083D_12636_131313) in a path, or null. */
-export function frameFromPath(p: string): string | null {
-  const m = /(?<![0-9A-Za-z])(\d{3}[AD]_\d{5}_\d{6})(?![0-9])/.exec(p);
-  return m ? m[1]! : null;
-}
+export * from './product.js';
 
 function walk(dir: string, out: string[]): void {
   const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name));
@@ -138,179 +42,38 @@ function walk(dir: string, out: string[]): void {
 
 /**
  * Find products in files and folders (folders are searched recursively). Layers are paired by
- * their common prefix; a product may have any subset of unw / diff_pha / cc, but at least one
- * phase layer. Paths that do not exist, or products with only coherence, are `problems`.
+ * their common prefix (`ProductPairing`); a product may have any subset of unw / diff_pha / cc, but
+ * at least one phase layer. Paths that do not exist, or products with only coherence, are `problems`.
  */
 export function discoverProducts(paths: readonly string[], opts: DiscoverOptions = {}): Discovery {
-  const units = opts.units ?? 'rad';
-  const problems: DiscoveryProblem[] = [];
-  const ignored: string[] = [];
-  const groups = new Map<string, { unw?: string; diffPha?: string; cc?: string; raster?: string }>();
-  const add = (file: string, explicit: boolean): void => {
-    const base = path.basename(file);
-    const l = layerOf(base);
-    if (l.kind === null) {
-      if (explicit) problems.push({ path: file, message: `${base}: ${l.reason}` });
-      else ignored.push(file);
-      return;
-    }
-    if (l.kind === 'raster' && !explicit && units !== 'm') {
-      ignored.push(file);
-      return;
-    }
-    const prefix = path.join(path.dirname(file), l.prefix);
-    const key = path.resolve(prefix) + (l.kind === 'raster' ? '#raster' : '');
-    const g = groups.get(key) ?? {};
-    const slot = l.kind === 'diff_pha' ? 'diffPha' : l.kind;
-    if (g[slot] && path.resolve(g[slot]!) !== path.resolve(file)) {
-      problems.push({ path: file, message: `${base}: a second ${l.kind} file for ${l.prefix} (also ${g[slot]})` });
-      return;
-    }
-    g[slot] = file;
-    groups.set(key, g);
-  };
+  const pairing = new ProductPairing(path, opts);
   for (const p of paths) {
     let st: fs.Stats;
     try {
       st = fs.statSync(p);
     } catch {
-      problems.push({ path: p, message: `${p}: no such file or folder` });
+      pairing.problems.push({ path: p, message: `${p}: no such file or folder` });
       continue;
     }
     if (st.isDirectory()) {
       const files: string[] = [];
       walk(p, files);
-      for (const f of files) add(f, false);
+      for (const f of files) pairing.add(f, false);
     } else {
-      add(p, true);
+      pairing.add(p, true);
       // A layer named on its own brings its siblings (e.g. the .cc.tif that masks a .unw.tif).
       const l = layerOf(path.basename(p));
       if (l.kind !== null && l.kind !== 'raster') {
         for (const sib of fs.readdirSync(path.dirname(p)).sort()) {
           const s = layerOf(sib);
           const f = path.join(path.dirname(p), sib);
-          if (s.kind !== null && s.kind !== 'raster' && s.prefix === l.prefix && path.resolve(f) !== path.resolve(p)) add(f, false);
+          if (s.kind !== null && s.kind !== 'raster' && s.prefix === l.prefix && path.resolve(f) !== path.resolve(p)) pairing.add(f, false);
         }
       }
     }
   }
-  const products: ProductFiles[] = [];
-  for (const [key, g] of groups) {
-    const prefix = key.replace(/#raster$/, '');
-    const first = g.unw ?? g.diffPha ?? g.raster ?? g.cc!;
-    if (!g.unw && !g.diffPha && !g.raster) {
-      problems.push({ path: first, message: `${path.basename(first)}: coherence only; no .unw.tif or .diff_pha.tif with the same prefix` });
-      continue;
-    }
-    const dates = datesFromName(first);
-    const frame = frameFromPath(first);
-    const name = path.basename(prefix).replace(/\.geo$/i, '');
-    const id = frame && !name.includes(frame) ? `${frame}/${name}` : name;
-    products.push({ id, prefix, ...g, dates, frame });
-  }
-  // Ids must be unique in a report: fall back to the relative path where two share one.
-  const count = new Map<string, number>();
-  for (const p of products) count.set(p.id, (count.get(p.id) ?? 0) + 1);
-  const unique = products.map((p) => (count.get(p.id)! > 1 ? { ...p, id: path.relative(process.cwd(), p.prefix) || p.id } : p));
-  unique.sort((a, b) => a.id.localeCompare(b.id));
-  return { products: unique, problems, ignored };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reading
-
-export interface ReadProductOptions {
-  /** Units of a plain single-band raster: 'rad' unwrapped phase (default) or 'm' LOS displacement. */
-  readonly units?: 'rad' | 'm';
-  /** Pixels with coherence below this are masked (default DEFAULT_MIN_COHERENCE = 0.3). */
-  readonly minCoherence?: number;
-  /** Wavelength for metres -> radians (default Sentinel-1 C band). */
-  readonly wavelengthM?: number;
-  /**
-   * Return a product whose every pixel is masked instead of failing (default false): a scan
-   * reports such a product as having no valid pixels rather than as a bad file.
-   */
-  readonly allowEmpty?: boolean;
-}
-
-/** One interferogram in memory, on its own lon/lat grid. */
-/**
- * A real product's layers (`core/layers.ts`): wrapped phase (diff_pha, or the unwrapped phase
- * wrapped), unwrapped phase (LiCSAR sign; null when only wrapped phase is given), coherence (null
- * without a cc layer), mask bits MASK_NODATA | MASK_INCOHERENT | MASK_ZERO.
- */
-export interface Product extends IfgLayers {
-  readonly id: string;
-  readonly files: ProductFiles;
-  readonly geo: GeoReference;
-  readonly maskedFraction: number;
-  readonly minCoherence: number;
-  /**
-   * What masked low coherence: the .cc file, the coherence estimated from the wrapped phase
-   * (data/coherence-mask.ts), both, or nothing. Absent: 'file' when `coherence` is set, else 'none'.
-   */
-  readonly coherenceSource?: 'file' | 'phase' | 'file+phase' | 'none';
-  /** What the phase came from. */
-  readonly source: 'licsar' | 'los-metres' | 'phase-radians';
-  /** Things a user should know (coherence rescaled, values that look like the wrong units...). */
-  readonly notes: string[];
-}
-
-function sameGrid(a: GeoTiffRead, b: GeoTiffRead): boolean {
-  if (a.raster.width !== b.raster.width || a.raster.height !== b.raster.height) return false;
-  const ga = a.geo!, gb = b.geo!;
-  const tol = 0.01; // of a pixel
-  return Math.abs(ga.west - gb.west) <= tol * Math.abs(ga.dLon) && Math.abs(ga.north - gb.north) <= tol * Math.abs(ga.dLat) &&
-    Math.abs(ga.dLon - gb.dLon) <= 1e-6 * Math.abs(ga.dLon) && Math.abs(ga.dLat - gb.dLat) <= 1e-6 * Math.abs(ga.dLat);
-}
-
-function describeGrid(r: GeoTiffRead): string {
-  const g = r.geo!;
-  return `${r.raster.width}x${r.raster.height} from (${g.west.toFixed(5)}, ${g.north.toFixed(5)}) step ${g.dLon.toPrecision(6)}`;
-}
-
-async function readLayer(file: string): Promise<GeoTiffRead> {
-  let r: GeoTiffRead;
-  try {
-    r = await readGeoTiff(file);
-  } catch (e) {
-    const msg = (e as Error).message;
-    if (/has no georeference/.test(msg)) {
-      throw new InputError(`${path.basename(file)}: has no georeference (no geotransform); boxes cannot be placed on the map. ` +
-        'Export it as a GeoTIFF on a lon/lat grid (EPSG:4326)', { cause: e });
-    }
-    const m = /has (\d+) bands/.exec(msg);
-    if (!m) throw e;
-    throw new InputError(`${path.basename(file)}: has ${m[1]} bands; products are single-band rasters ` +
-      '(extract the band you mean, e.g. gdal_translate -b 1 in.tif out.tif)', { cause: e });
-  }
-  const g = r.geo!;
-  if (g.dLon < 0 || g.dLat > 0) {
-    throw new InputError(`${path.basename(file)}: grid is not north-up (pixel ${g.dLon} x ${g.dLat}); warp it to a north-up EPSG:4326 grid`);
-  }
-  return r;
-}
-
-function maxFinite(a: Float32Array): number {
-  let m = -Infinity;
-  for (let i = 0; i < a.length; i++) if (a[i]! > m) m = a[i]!;
-  return m;
-}
-
-/** Coherence as 0..1: uint8 (or values above 1) are read as 0..255. */
-function normaliseCoherence(r: GeoTiffRead, name: string, notes: string[]): Float32Array {
-  const d = r.raster.data;
-  const max = maxFinite(d);
-  let min = Infinity;
-  for (let i = 0; i < d.length; i++) if (d[i]! < min) min = d[i]!;
-  if (min < -1e-6) throw new InputError(`${name}: coherence has negative values (down to ${min}); expected 0..1 or 0..255`);
-  const bytes = (r.sampleFormat !== 'float' && r.bitsPerSample === 8) || max > 1.0001;
-  if (!bytes) return d;
-  if (max > 255.0001) throw new InputError(`${name}: coherence values up to ${max}; expected 0..1 or 0..255`);
-  notes.push(`${name}: coherence stored as 0..255, divided by 255`);
-  const out = new Float32Array(d.length);
-  for (let i = 0; i < d.length; i++) out[i] = d[i]! / 255;
-  return out;
+  const products = pairing.products(process.cwd());
+  return { products, problems: pairing.problems, ignored: pairing.ignored };
 }
 
 /**
@@ -318,100 +81,12 @@ function normaliseCoherence(r: GeoTiffRead, name: string, notes: string[]): Floa
  * is unreadable, not geographic, not georeferenced, on a different grid, or entirely masked.
  */
 export async function readProduct(files: ProductFiles, opts: ReadProductOptions = {}): Promise<Product> {
-  const units = opts.units ?? 'rad';
-  const minCoherence = opts.minCoherence ?? DEFAULT_MIN_COHERENCE;
-  if (!(minCoherence >= 0 && minCoherence <= 1)) throw new InputError(`min coherence must be within 0..1, got ${minCoherence}`);
-  const notes: string[] = [];
-  const layers: [string, GeoTiffRead][] = [];
-  const read = async (f: string | undefined): Promise<GeoTiffRead | null> => {
-    if (!f) return null;
-    const r = await readLayer(f);
-    layers.push([f, r]);
-    return r;
-  };
+  checkReadOptions(opts);
+  // Layers on a projected grid reproject.ts knows (UTM, Web Mercator) are reprojected to lon/lat here (proj4: Node only).
+  const read = async (f: string | undefined) => (f ? decodeLayer(await readInputFile(f), path.basename(f), nodeReprojector) : undefined);
   const unw = await read(files.unw);
-  const pha = await read(files.diffPha);
+  const diffPha = await read(files.diffPha);
   const cc = await read(files.cc);
-  const plain = await read(files.raster);
-  const [firstFile, first] = layers[0]!;
-  for (const [f, r] of layers.slice(1)) {
-    if (!sameGrid(first, r)) {
-      throw new InputError(`${path.basename(f)}: grid ${describeGrid(r)} differs from ${path.basename(firstFile)} (${describeGrid(first)}); ` +
-        'resample the layers to one grid');
-    }
-  }
-  const { width, height } = first.raster;
-  const n = width * height;
-  const geo = first.geo!;
-
-  let unwrapped: Float32Array | null = null;
-  let wrapped: Float32Array;
-  let source: Product['source'] = 'licsar';
-  if (plain) {
-    const name = path.basename(files.raster!);
-    const d = plain.raster.data;
-    const big = maxAbs(d);
-    if (units === 'm') {
-      source = 'los-metres';
-      if (big > 20) notes.push(`${name}: LOS values up to ${big.toFixed(1)} "metres"; are these millimetres or radians? (--units)`);
-      unwrapped = losToPhaseArray(d, { wavelengthM: opts.wavelengthM ?? C_BAND_WAVELENGTH_M });
-    } else {
-      source = 'phase-radians';
-      if (big > 0 && big < 0.5) notes.push(`${name}: values only up to ${big.toPrecision(2)} rad; if this is LOS displacement in metres, pass --units m`);
-      unwrapped = d;
-    }
-  } else if (unw) {
-    unwrapped = unw.raster.data;
-  }
-  if (pha) {
-    wrapped = pha.raster.data;
-    const big = maxAbs(wrapped);
-    if (big > Math.PI + 0.01) notes.push(`${path.basename(files.diffPha!)}: wrapped phase reaches ${big.toFixed(2)} rad (> pi); wrapped again`);
-    if (big > Math.PI + 0.01) wrapped = wrapped.map((v) => wrapPhase(v));
-  } else {
-    wrapped = new Float32Array(n);
-    for (let i = 0; i < n; i++) wrapped[i] = wrapPhase(unwrapped![i]!);
-  }
-  const coherence = cc ? normaliseCoherence(cc, path.basename(files.cc!), notes) : null;
-
-  const mask = new Uint8Array(n);
-  let masked = 0;
-  for (let i = 0; i < n; i++) {
-    let m = 0;
-    for (const [, r] of layers) if (Number.isNaN(r.raster.data[i]!)) m |= MASK_NODATA;
-    if ((pha && wrapped[i] === 0) || (unwrapped && unwrapped[i] === 0)) m |= MASK_ZERO;
-    if (coherence) {
-      const c = coherence[i]!;
-      if (c === 0) m |= MASK_ZERO;
-      else if (c < minCoherence) m |= MASK_INCOHERENT;
-    }
-    mask[i] = m;
-    if (m) masked++;
-  }
-  const what = [files.unw, files.diffPha, files.cc, files.raster].filter(Boolean).map((f) => path.basename(f!)).join(', ');
-  if (masked === n && !opts.allowEmpty) {
-    const why = coherence ? `no data, zero, or coherence below ${minCoherence}` : 'no data or zero';
-    throw new InputError(`${files.id} (${what}): every pixel is masked (${why})`);
-  }
-  return {
-    id: files.id, files, width, height, geo,
-    wrappedRad: wrapped, unwrappedRad: unwrapped, coherence, mask,
-    maskedFraction: masked / n, minCoherence, coherenceSource: coherence ? 'file' : 'none', source, notes,
-  };
-}
-
-/** Lon/lat of the product's outer corners and its centre. */
-export function productExtent(p: Pick<Product, 'width' | 'height' | 'geo'>): { west: number; east: number; south: number; north: number } {
-  const { west, north, dLon, dLat } = p.geo;
-  return { west, north, east: west + p.width * dLon, south: north + p.height * dLat };
-}
-
-/** Product pixel (col, row) (fractional, 0.5 = centre of the first pixel) of a lon/lat point. */
-export function lonLatToPixel(p: Pick<Product, 'geo'>, lon: number, lat: number): [number, number] {
-  return [(lon - p.geo.west) / p.geo.dLon, (lat - p.geo.north) / p.geo.dLat];
-}
-
-/** Lon/lat of a product pixel position (fractional, as `lonLatToPixel`). */
-export function pixelToLonLat(p: Pick<Product, 'geo'>, col: number, row: number): [number, number] {
-  return [p.geo.west + col * p.geo.dLon, p.geo.north + row * p.geo.dLat];
+  const raster = await read(files.raster);
+  return productFromLayers(files, { unw, diffPha, cc, raster }, opts, path);
 }

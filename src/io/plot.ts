@@ -168,6 +168,8 @@ export interface Series {
   readonly dashed?: boolean;
   /** Draw a dot at each point (default: when the series has at most 40 points). */
   readonly markers?: boolean;
+  /** Vertical error bars (e.g. confidence intervals): lower and upper y at each point, NaN for none. */
+  readonly errorBars?: { readonly lo: ArrayLike<number>; readonly hi: ArrayLike<number> };
 }
 
 export interface LinePlotOptions {
@@ -180,6 +182,8 @@ export interface LinePlotOptions {
   readonly height?: number;
   /** Logarithmic y axis (values <= 0 are skipped). */
   readonly logY?: boolean;
+  /** Logarithmic x axis (values <= 0 are skipped). */
+  readonly logX?: boolean;
   readonly xMin?: number;
   readonly xMax?: number;
   readonly yMin?: number;
@@ -194,7 +198,9 @@ export function linePlot(o: LinePlotOptions): Canvas {
   const height = Math.round(o.height ?? 400);
   const c = createCanvas(width, height, THEME.background);
   const logY = o.logY ?? false;
+  const logX = o.logX ?? false;
   const okY = (v: number) => Number.isFinite(v) && (!logY || v > 0);
+  const okX = (v: number) => Number.isFinite(v) && (!logX || v > 0);
 
   // Data ranges.
   let xlo = Infinity, xhi = -Infinity, ylo = Infinity, yhi = -Infinity;
@@ -202,18 +208,26 @@ export function linePlot(o: LinePlotOptions): Canvas {
     const n = Math.min(s.xs.length, s.ys.length);
     for (let i = 0; i < n; i++) {
       const x = s.xs[i]!, y = s.ys[i]!;
-      if (!Number.isFinite(x) || !okY(y)) continue;
+      if (!okX(x) || !okY(y)) continue;
       if (x < xlo) xlo = x; if (x > xhi) xhi = x;
       if (y < ylo) ylo = y; if (y > yhi) yhi = y;
+      for (const e of s.errorBars ? [s.errorBars.lo[i]!, s.errorBars.hi[i]!] : []) {
+        if (okY(e)) { if (e < ylo) ylo = e; if (e > yhi) yhi = e; }
+      }
     }
   }
-  if (!(xlo <= xhi)) { xlo = 0; xhi = 1; }
+  if (!(xlo <= xhi)) { xlo = logX ? 1 : 0; xhi = logX ? 10 : 1; }
   if (!(ylo <= yhi)) { ylo = logY ? 1 : 0; yhi = logY ? 10 : 1; }
-  let [x0, x1] = xlo === xhi ? niceDomain(xlo, xhi) : [xlo, xhi];
+  let [x0, x1] = logX ? (xlo === xhi ? [xlo / 2, xhi * 2] : [xlo, xhi]) : xlo === xhi ? niceDomain(xlo, xhi) : [xlo, xhi];
   const anyMarkers = o.series.some((s) => s.markers ?? Math.min(s.xs.length, s.ys.length) <= 40);
   if (anyMarkers && xlo < xhi) {
-    const m = (x1 - x0) * 0.02; // room for the dots at both ends
-    x0 -= m; x1 += m;
+    if (logX) {
+      const m = (x1 / x0) ** 0.02; // room for the dots at both ends, in log space
+      x0 /= m; x1 *= m;
+    } else {
+      const m = (x1 - x0) * 0.02; // room for the dots at both ends
+      x0 -= m; x1 += m;
+    }
   }
   x0 = o.xMin ?? x0; x1 = o.xMax ?? x1;
   let y0: number, y1: number;
@@ -226,11 +240,11 @@ export function linePlot(o: LinePlotOptions): Canvas {
     y0 = o.yMin ?? y0; y1 = o.yMax ?? y1;
   }
   const yTicks = logY ? logTicks(y0, y1) : niceTicks(y0, y1, 6);
-  const xTicks = niceTicks(x0, x1, Math.max(2, Math.round(width / 90)));
+  const xTicks = logX ? logTicks(x0, x1) : niceTicks(x0, x1, Math.max(2, Math.round(width / 90)));
   const yStep = yTicks.length > 1 ? yTicks[1]! - yTicks[0]! : tickStep(y0, y1, 6);
   const xStep = xTicks.length > 1 ? xTicks[1]! - xTicks[0]! : tickStep(x0, x1);
   const yText = yTicks.map((v) => (logY ? formatLog(v) : formatNumber(v, yStep)));
-  const xText = xTicks.map((v) => formatNumber(v, xStep));
+  const xText = xTicks.map((v) => (logX ? formatLog(v) : formatNumber(v, xStep)));
 
   // Layout.
   const top = drawTitle(c, o.title, 12) + (o.title ? 0 : 4);
@@ -241,7 +255,8 @@ export function linePlot(o: LinePlotOptions): Canvas {
   const f: Frame = { x0: left, y0: top, x1: right, y1: bottom };
   const pw = f.x1 - f.x0;
   const ph = f.y1 - f.y0;
-  const sx = (x: number) => f.x0 + ((x - x0) / (x1 - x0 || 1)) * pw;
+  const tx = logX ? (x: number) => Math.log10(x) : (x: number) => x;
+  const sx = (x: number) => f.x0 + ((tx(x) - tx(x0)) / (tx(x1) - tx(x0) || 1)) * pw;
   const ty = logY ? (y: number) => Math.log10(y) : (y: number) => y;
   const sy = (y: number) => f.y1 - ((ty(y) - ty(y0)) / (ty(y1) - ty(y0) || 1)) * ph;
 
@@ -278,9 +293,19 @@ export function linePlot(o: LinePlotOptions): Canvas {
       }
       run = [];
     };
+    if (s.errorBars) {
+      for (let i = 0; i < n; i++) {
+        const x = s.xs[i]!, lo = s.errorBars.lo[i]!, hi = s.errorBars.hi[i]!;
+        if (!okX(x) || !okY(lo) || !okY(hi)) continue;
+        const px = Math.round(sx(x) - f.x0), pl = Math.round(sy(lo) - f.y0), ph = Math.round(sy(hi) - f.y0);
+        drawLine(area, px, pl, px, ph, colour);
+        drawLine(area, px - 3, pl, px + 3, pl, colour);
+        drawLine(area, px - 3, ph, px + 3, ph, colour);
+      }
+    }
     for (let i = 0; i < n; i++) {
       const x = s.xs[i]!, y = s.ys[i]!;
-      if (!Number.isFinite(x) || !okY(y)) { flush(); continue; }
+      if (!okX(x) || !okY(y)) { flush(); continue; }
       const p: [number, number] = [sx(x) - f.x0, sy(y) - f.y0];
       run.push(p);
       pts.push([sx(x), sy(y)]);
@@ -289,7 +314,7 @@ export function linePlot(o: LinePlotOptions): Canvas {
     if (markers) {
       for (let i = 0; i < n; i++) {
         const x = s.xs[i]!, y = s.ys[i]!;
-        if (Number.isFinite(x) && okY(y)) fillCircle(area, sx(x) - f.x0, sy(y) - f.y0, 2.5, colour);
+        if (okX(x) && okY(y)) fillCircle(area, sx(x) - f.x0, sy(y) - f.y0, 2.5, colour);
       }
     }
   });

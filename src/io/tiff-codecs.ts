@@ -5,8 +5,11 @@
  * allocate or work without end. The package's LZW decoder, fed data that is not LZW (a header
  * that claims LZW on uncompressed floats), loops growing a JS array until Node aborts; its Deflate
  * and PackBits decoders grow without a bound too.
+ *
+ * No file system and no Node module: the web page decodes with the same decoders. Only Deflate's
+ * inflater differs by platform: `io/geotiff.ts` registers Node's zlib; elsewhere (a browser)
+ * `streamInflate` (the standard DecompressionStream) is the default, bounded the same way.
  */
-import * as zlib from 'node:zlib';
 import { addDecoder, BaseDecoder } from 'geotiff';
 
 type FileDirectory = Record<string, unknown>;
@@ -116,33 +119,66 @@ export function packBitsDecode(input: Uint8Array, maxOut: number): Uint8Array {
   return pos === maxOut ? out : out.slice(0, pos);
 }
 
-/** zlib-wrapped Deflate (TIFF compression 8 and 32946), never more than `maxOut` bytes. */
-export function deflateDecode(input: Uint8Array, maxOut: number): Uint8Array {
-  return zlib.inflateSync(input, { maxOutputLength: Math.max(1, maxOut) });
+/** A zlib-wrapped Deflate inflater that never returns more than `maxOut` bytes (it throws instead). */
+export type Inflate = (input: Uint8Array, maxOut: number) => Uint8Array | Promise<Uint8Array>;
+
+/**
+ * zlib-wrapped Deflate (TIFF compression 8 and 32946) by the standard DecompressionStream (browsers,
+ * and Node >= 18), never more than `maxOut` bytes: a RangeError as soon as the output passes it.
+ */
+export async function streamInflate(input: Uint8Array, maxOut: number): Promise<Uint8Array> {
+  const limit = Math.max(1, maxOut);
+  const ds = new DecompressionStream('deflate');
+  const writer = ds.writable.getWriter();
+  // Errors surface on the reading side; these promises only need handling.
+  writer.write(new Uint8Array(input.buffer as ArrayBuffer, input.byteOffset, input.byteLength)).catch(() => undefined);
+  writer.close().catch(() => undefined);
+  const reader = ds.readable.getReader();
+  const chunks: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.length;
+    if (n > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new RangeError(`inflated data is larger than the ${limit} bytes its block can hold`);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.length; }
+  return out;
 }
 
-function decoderClass(decode: (input: Uint8Array, maxOut: number) => Uint8Array): unknown {
+function decoderClass(decode: (input: Uint8Array, maxOut: number) => Uint8Array | Promise<Uint8Array>): unknown {
+  const bytes = (out: Uint8Array): ArrayBuffer => out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer;
   return class extends BaseDecoder {
     private readonly maxOut: number;
     constructor(fd: FileDirectory) {
       super();
       this.maxOut = blockBytes(fd);
     }
-    decodeBlock(buffer: ArrayBuffer): ArrayBuffer {
+    decodeBlock(buffer: ArrayBuffer): ArrayBuffer | Promise<ArrayBuffer> {
       const out = decode(new Uint8Array(buffer), this.maxOut);
-      return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength) as ArrayBuffer;
+      return out instanceof Uint8Array ? bytes(out) : out.then(bytes);
     }
   };
 }
 
 let registered = false;
 
-/** Put the bounded decoders in the `geotiff` package's registry (idempotent). */
-export function registerBoundedTiffDecoders(): void {
+/**
+ * Put the bounded decoders in the `geotiff` package's registry, with `inflate` for Deflate
+ * (default `streamInflate`). Only the first call registers: `io/geotiff.ts` makes Node's zlib
+ * the inflater when it is loaded; `decodeGeoTiff` calls this before every decode.
+ */
+export function registerBoundedTiffDecoders(inflate: Inflate = streamInflate): void {
   if (registered) return;
   registered = true;
   const lzw = decoderClass(lzwDecode);
-  const deflate = decoderClass(deflateDecode);
+  const deflate = decoderClass(inflate);
   const packBits = decoderClass(packBitsDecode);
   addDecoder(5, () => Promise.resolve(lzw));
   addDecoder([8, 32946], () => Promise.resolve(deflate));

@@ -17,7 +17,8 @@ export {
   S1_INCIDENCE_MIN_DEG, type LosVector,
 } from './los.js';
 export {
-  C_BAND_WAVELENGTH_M, EARTH_RADIUS_M, M_PER_DEG, losToPhaseArray, losToPhaseRad, phaseToLosArray, phaseToLosM, type PhaseConvention, type PhaseSign,
+  C_BAND_WAVELENGTH_M, ALOS2_WAVELENGTH_M, NISAR_L_WAVELENGTH_M, EARTH_RADIUS_M, M_PER_DEG, checkWavelengthM, losToPhaseArray, losToPhaseRad,
+  phaseToLosArray, phaseToLosM, rescalePhaseArray, type PhaseConvention, type PhaseSign,
 } from './units.js';
 import { InputError } from '../core/errors.js';
 import { losUnitVector, projectToLos } from './los.js';

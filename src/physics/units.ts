@@ -60,3 +60,25 @@ export function phaseToLosArray(phaseRad: Float32Array, opts?: PhaseConvention, 
 export function losToPhaseArray(losM: Float32Array, opts?: PhaseConvention, out?: Float32Array): Float32Array {
   return scaleArray(losM, 1 / metresPerRadian(opts), out);
 }
+
+/** Radar wavelengths, metres: ALOS-2 PALSAR-2 (L band, 1.2365 GHz) and NISAR L-SAR (1.257 GHz). */
+export const ALOS2_WAVELENGTH_M = 0.2424;
+export const NISAR_L_WAVELENGTH_M = 0.2385;
+
+/** Throws InputError unless `wavelengthM` is a radar wavelength in metres (0.001..1: X band ~0.031, C ~0.0555, L ~0.24). */
+export function checkWavelengthM(wavelengthM: number, what = 'wavelength'): number {
+  if (!(wavelengthM > 0.001 && wavelengthM < 1) || !Number.isFinite(wavelengthM)) {
+    throw new InputError(`${what} must be a radar wavelength in metres (0.001..1; C band ${C_BAND_WAVELENGTH_M}, L band ~0.24), got ${wavelengthM}`);
+  }
+  return wavelengthM;
+}
+
+/**
+ * Phase measured at `fromWavelengthM` as the phase the same LOS motion gives at `toWavelengthM`
+ * (default C band): phi_to = phi_from * from / to. Only for unwrapped phase (wrapped phase cannot be
+ * rescaled by a non-integer factor). Returns `phaseRad` itself when the wavelengths are equal.
+ */
+export function rescalePhaseArray(phaseRad: Float32Array, fromWavelengthM: number, toWavelengthM = C_BAND_WAVELENGTH_M): Float32Array {
+  if (fromWavelengthM === toWavelengthM) return phaseRad;
+  return scaleArray(phaseRad, metresPerRadian({ wavelengthM: fromWavelengthM }) / metresPerRadian({ wavelengthM: toWavelengthM }), undefined);
+}

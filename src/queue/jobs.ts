@@ -17,6 +17,7 @@ import type { ClassName } from '../core/classes.js';
 import type { TargetSpec } from '../monitor/sources.js';
 import type { AlertRule } from '../monitor/alerts.js';
 import type { Hdf5Options } from '../io/hdf5.js';
+import type { RasterUnits } from '../io/product.js';
 
 export const JOB_FORMAT = 'caldera-job/1';
 export const JOB_KINDS = ['scan', 'synth', 'monitor'] as const;
@@ -52,7 +53,9 @@ export interface ScanSpec {
   readonly detector: DetectorSpec;
   /** Where to look: `--at LON,LAT`, `--volcano` names (or ['all']), `--volcanoes FILE` (absolute). */
   readonly points: { readonly at?: string; readonly volcano?: readonly string[]; readonly volcanoes?: string };
-  readonly units: 'rad' | 'm';
+  readonly units: RasterUnits;
+  /** Radar wavelength of phase inputs, m (`--wavelength`; default Sentinel-1 C band). */
+  readonly wavelengthM?: number;
   readonly minCoherence: number;
   readonly phaseCoherence: PhaseCoherenceMode;
   readonly scan: { readonly scalesKm: readonly number[]; readonly overlap: number; readonly minScore: number; readonly maxMasked: number; readonly iou: number };

@@ -10,8 +10,8 @@ import { parseChannelFormat } from '../data/channels.js';
 import { synthesise } from '../data/generate.js';
 import { loadDetector, type Detector } from '../scan/detector.js';
 import { loadVolcanoList, scanPoints } from '../scan/points.js';
-import { scanAll } from '../scan/scan.js';
-import { ScanWriter } from '../scan/output.js';
+import { scanAll } from '../scan/scan-all.js';
+import { ScanWriter } from '../scan/writer.js';
 import { monitor } from '../monitor/monitor.js';
 import { missingInputs, type DetectorSpec, type Job, type MonitorQueueJob, type ScanJob, type SynthJob } from './jobs.js';
 import { commitPart, partDir, partTempDir, writePartMarker } from './parts.js';
@@ -76,7 +76,7 @@ async function scanPart(job: ScanJob, dir: string, ctx: JobContext): Promise<str
   const writer = new ScanWriter(dir, { png: s.png });
   const failures: string[] = [];
   const r = await scanAll(job.files, model, {
-    discover: { units: s.units }, read: { units: s.units, minCoherence: s.minCoherence }, phaseCoherence: s.phaseCoherence,
+    discover: { units: s.units }, read: { units: s.units, minCoherence: s.minCoherence, ...(s.wavelengthM !== undefined ? { wavelengthM: s.wavelengthM } : {}) }, phaseCoherence: s.phaseCoherence,
     scan: { ...s.scan, scalesKm: [...s.scan.scalesKm] }, ...(at ? { at } : {}),
     onScene: (scene) => writer.add(scene), onFailure: (f) => failures.push(f.message),
   });

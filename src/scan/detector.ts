@@ -3,7 +3,8 @@
  * the web page and queue workers). A batch of H×W×C inputs in (channels last, made by
  * `data/channels.ts`), one output per input: class probabilities in CLASS_NAMES order and the box
  * [cx, cy, halfWidth, halfHeight] / input size. Sign symmetry (run the negated phase too and
- * average) lives here, once.
+ * average) lives in `forward.ts`, once, with the contract (re-exported here; the web page uses it
+ * without this file's file system and engines).
  *
  * `loadDetector` gives the trained network, run by ONNX Runtime (the default engine: the network
  * exported to ONNX in memory, `engine/onnx-export.ts`) or by tfjs wasm (`engine: 'tfjs'`); a `.onnx`
@@ -20,31 +21,20 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { InputError } from '../core/errors.js';
+import { oneLine, readInputTextSync } from '../io/input-file.js';
 import type { ChannelFormat } from '../data/channels.js';
 import { standInModel } from './stand-in.js';
+import { detectorFromForward, type Detector, type Forward } from './forward.js';
 
-/** One answer: class probabilities and the box [cx, cy, halfWidth, halfHeight] / input size. */
-export interface ModelOutput {
-  readonly probs: readonly number[];
-  readonly box: readonly [number, number, number, number];
-  /** With sign symmetry: the answer on the negated input alone (`probs`/`box` average both). */
-  readonly negated?: { readonly probs: readonly number[]; readonly box: readonly [number, number, number, number] };
-}
+export * from './forward.js';
 
-/** A batch of H×W×C inputs in, one output per input. */
-export type RunBatch = (inputs: Float32Array[]) => Promise<ModelOutput[]>;
+/** Largest number of windows (inputs) per model call. */
+export const MAX_BATCH_SIZE = 1024;
 
-/** A network ready to be fed: how to run it and what it takes. */
-export interface Detector {
-  readonly run: RunBatch;
-  readonly format: ChannelFormat;
-  /** Input side in pixels (224). */
-  readonly size: number;
-  /** Shown in reports: the model directory, or a note that it is a stand-in. */
-  readonly name: string;
-  readonly batchSize?: number;
-  /** The calibration temperature applied to the class probabilities (absent: uncalibrated). */
-  readonly temperature?: number;
+/** Why a batch size is not usable (a whole number 1..MAX_BATCH_SIZE), or null. */
+export function batchSizeProblem(n: number | undefined): string | null {
+  if (n === undefined || (Number.isInteger(n) && n >= 1 && n <= MAX_BATCH_SIZE)) return null;
+  return `batch must be a whole number from 1 to ${MAX_BATCH_SIZE}, got ${n}`;
 }
 
 /** Which engine runs a trained network. */
@@ -79,76 +69,12 @@ export function readCalibrationTemperature(model: string): number | null {
   if (!fs.existsSync(f)) return null;
   let t: unknown;
   try {
-    t = (JSON.parse(fs.readFileSync(f, 'utf8')) as { temperature?: unknown }).temperature;
+    t = (JSON.parse(readInputTextSync(f, { maxBytes: 1 << 20 })) as { temperature?: unknown } | null)?.temperature;
   } catch (e) {
-    throw new InputError(`${f}: cannot read the calibration (${(e as Error).message})`);
+    throw new InputError(`${f}: cannot read the calibration (${oneLine((e as Error).message)})`, { cause: e });
   }
   if (typeof t !== 'number' || !(t > 0) || !Number.isFinite(t)) throw new InputError(`${f}: temperature must be a number > 0, got ${JSON.stringify(t)}`);
   return t;
-}
-
-const LOG_FLOOR = Math.log(1e-12);
-
-/**
- * softmax(log p / T) of one row of probabilities (as evaluate/calibration.ts applyTemperature
- * with probabilities: logs clamped at 1e-12). T = 1 returns the row renormalised.
- */
-export function temperatureScale(probs: readonly number[], temperature: number): number[] {
-  const z = probs.map((p) => (p > 0 ? Math.max(LOG_FLOOR, Math.log(p)) : LOG_FLOOR) / temperature);
-  const m = Math.max(...z);
-  const e = z.map((v) => Math.exp(v - m));
-  const sum = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / sum);
-}
-
-/** Negate the phase channels (u, w) of an H×W×C input; rescaled u and wrapped/π w are odd in the phase. */
-export function negatePhase(x: Float32Array, format: ChannelFormat): Float32Array {
-  const C = format.length;
-  const phaseCh = [...format].map((ch) => ch === 'u' || ch === 'w');
-  const out = new Float32Array(x.length);
-  for (let i = 0; i < x.length; i++) out[i] = phaseCh[i % C] ? -x[i]! : x[i]!;
-  return out;
-}
-
-/** Raw forward pass over a batch: probabilities [n×3] and boxes [n×4]. */
-export type Forward = (inputs: Float32Array[]) => Promise<ForwardResult> | ForwardResult;
-export interface ForwardResult { readonly probs: Float32Array; readonly boxes: Float32Array }
-
-/**
- * A detector from a forward pass: batching checks, the calibration temperature (`spec.temperature`,
- * applied to each pass) and optional sign symmetry.
- */
-export function detectorFromForward(forward: Forward, spec: Omit<Detector, 'run'>, symmetric = false): Detector {
-  const C = spec.format.length;
-  const px = spec.size * spec.size * C;
-  const T = spec.temperature;
-  if (T !== undefined && !(T > 0 && Number.isFinite(T))) throw new RangeError(`temperature must be > 0, got ${T}`);
-  const pick = (a: ForwardResult, i: number): { probs: number[]; box: [number, number, number, number] } => {
-    const raw = [0, 1, 2].map((j) => a.probs[i * 3 + j]!);
-    return {
-      probs: T === undefined ? raw : temperatureScale(raw, T),
-      box: [0, 1, 2, 3].map((j) => a.boxes[i * 4 + j]!) as [number, number, number, number],
-    };
-  };
-  return {
-    ...spec,
-    run: async (inputs: Float32Array[]): Promise<ModelOutput[]> => {
-      inputs.forEach((x, i) => {
-        if (x.length !== px) throw new Error(`input ${i} has ${x.length} values, expected ${spec.size}x${spec.size}x${C}`);
-      });
-      const a = await forward(inputs);
-      if (!symmetric) return inputs.map((_, i) => pick(a, i));
-      const b = await forward(inputs.map((x) => negatePhase(x, spec.format)));
-      return inputs.map((_, i) => {
-        const pa = pick(a, i), pb = pick(b, i);
-        return {
-          probs: pa.probs.map((v, j) => (v + pb.probs[j]!) / 2),
-          box: pa.box.map((v, j) => (v + pb.box[j]!) / 2) as unknown as [number, number, number, number],
-          negated: pb,
-        };
-      });
-    },
-  };
 }
 
 /**
@@ -156,6 +82,8 @@ export function detectorFromForward(forward: Forward, spec: Omit<Detector, 'run'
  * directory saved by `caldera train` (default models/default), on `opts.engine` (default onnx).
  */
 export async function loadDetector(spec: string | undefined, opts: LoadDetectorOptions = {}): Promise<Detector> {
+  const bp = batchSizeProblem(opts.batchSize);
+  if (bp) throw new InputError(bp);
   if (spec === 'stand-in') return standInModel(opts.format ?? 'www');
   if (opts.format) throw new InputError('format is for the stand-in model; a trained model records its own channel format');
   const engine = opts.engine ?? 'onnx';

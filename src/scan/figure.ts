@@ -11,7 +11,7 @@ import {
   blit, colourbar, contrastingText, createCanvas, drawLine, drawPolyline, drawRect, drawText, fillRect,
   scaleBar, scaleCanvas, textWidth, type Canvas, type Colour,
 } from '../io/draw.js';
-import { MASK_NODATA, productExtent, type Product } from '../io/licsar.js';
+import { MASK_NODATA, productExtent, type Product } from '../io/product.js';
 import type { NotEnoughData, SceneResult, WindowPrediction } from './scan.js';
 import { resampleWindow, windowToLonLat, type Window } from '../data/windows.js';
 
@@ -53,7 +53,7 @@ export function niceKm(widthKm: number): number {
 }
 
 /** Wrapped phase with masked pixels grey and no-data pixels light grey. */
-function phaseRgba(wrapped: Float32Array, mask: Uint8Array, width: number, height: number): Canvas {
+export function phaseRgba(wrapped: Float32Array, mask: Uint8Array, width: number, height: number): Canvas {
   const img = wrappedPhaseToRgba({ width, height, data: wrapped }, { mask });
   const nd = [0xe4, 0xe4, 0xe4], mk = [0x8a, 0x8a, 0x8a];
   for (let i = 0; i < mask.length; i++) {
@@ -64,17 +64,19 @@ function phaseRgba(wrapped: Float32Array, mask: Uint8Array, width: number, heigh
   return img;
 }
 
-interface MapGeometry {
+/** Where the map is: its lon/lat edges, its size in pixels and its scale. */
+export interface MapGeometry {
   readonly west: number; readonly east: number; readonly south: number; readonly north: number;
   readonly width: number; readonly height: number; readonly pxPerKm: number;
 }
 
-function toMap(g: MapGeometry, lon: number, lat: number): [number, number] {
+/** Map pixel (x, y) of a lon/lat point. */
+export function toMap(g: MapGeometry, lon: number, lat: number): [number, number] {
   return [((lon - g.west) / (g.east - g.west)) * g.width, ((g.north - lat) / (g.north - g.south)) * g.height];
 }
 
-/** The product's wrapped phase resampled (nearest) onto square ground pixels. */
-function mapImage(p: Product, maxW: number, maxH: number): { img: Canvas; g: MapGeometry } {
+/** The product's wrapped phase resampled (nearest) onto square ground pixels (also the web page's map). */
+export function mapImage(p: Product, maxW: number, maxH: number): { img: Canvas; g: MapGeometry } {
   const e = productExtent(p);
   const midLat = (e.north + e.south) / 2;
   const wKm = (e.east - e.west) * KM_PER_DEG * Math.cos((midLat * Math.PI) / 180);
@@ -144,7 +146,7 @@ function cross(c: Canvas, x: number, y: number, r = 4): void {
 }
 
 /** What the grey pixels are: coherence below the threshold, from the .cc file, the phase, or both. */
-function maskedWhy(p: Product): string {
+export function maskedWhy(p: Product): string {
   const src = p.coherenceSource ?? (p.coherence ? 'file' : 'none');
   if (src === 'phase') return `phase-derived coherence < ${p.minCoherence}`;
   if (src === 'file+phase') return `coherence (.cc or phase) < ${p.minCoherence}`;

@@ -1,15 +1,11 @@
 /**
  * What `scan` writes: one JSON line per prediction (JSON Lines, for jq / pandas) and one GeoJSON
  * FeatureCollection of detection boxes (RFC 7946: WGS84 lon/lat, counter-clockwise rings, flat
- * properties so QGIS shows them as attribute columns).
+ * properties so QGIS shows them as attribute columns). Text only, no file system: `writer.ts` writes
+ * them in Node, the web page offers them as downloads.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { ensureWritableDir, writeFileAtomicSync } from '../io/atomic.js';
-import { writePng } from '../io/png.js';
 import { noValidPixelsText, type Detection, type NotEnoughData, type SceneResult, type WindowLook, type WindowPrediction } from './scan.js';
 import { boxRecord, predictionFields, type PredictionFields } from './record.js';
-import { scanFigure, type ScanFigureOptions } from './figure.js';
 
 const r6 = (v: number): number => Math.round(v * 1e6) / 1e6;
 const r3 = (v: number): number => Math.round(v * 1e3) / 1e3;
@@ -147,60 +143,4 @@ export function geoJsonText(fc: FeatureCollection): string {
 /** A file-name-safe version of a product id (FRAME/DATES -> FRAME_DATES). */
 export function safeName(id: string): string {
   return id.replace(/[\\/]+/g, '_').replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^[.-]+/, '') || 'product';
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing a scan's outputs as it goes
-
-export interface ScanOutputs {
-  readonly jsonl: string;
-  readonly geojson: string;
-  readonly pngs: string[];
-  /** The pictures in scene order with their products (merging array-job parts names them as one run would). */
-  readonly pictures: { product: string; file: string }[];
-  readonly records: number;
-  readonly boxes: number;
-}
-
-/**
- * Writes a scan into `dir` scene by scene: `<product>.png` per scene, `scan.jsonl` appended as
- * scenes finish (so a long run can be followed with tail -f), and `scan.geojson` at the end.
- * Only the small records are kept in memory, never the rasters.
- */
-export class ScanWriter {
-  readonly jsonl: string;
-  readonly geojson: string;
-  private readonly features: GeoJsonFeature[] = [];
-  private readonly pngs: string[] = [];
-  private readonly pictures: { product: string; file: string }[] = [];
-  private readonly used = new Set<string>();
-  private records = 0;
-
-  constructor(readonly dir: string, private readonly figure: ScanFigureOptions & { readonly png?: boolean } = {}) {
-    ensureWritableDir(dir);
-    this.jsonl = path.join(dir, 'scan.jsonl');
-    this.geojson = path.join(dir, 'scan.geojson');
-    fs.writeFileSync(this.jsonl, '');
-  }
-
-  add(s: SceneResult): void {
-    const recs = sceneRecords(s);
-    fs.appendFileSync(this.jsonl, toJsonLines(recs));
-    this.records += recs.length;
-    for (const d of s.detections) this.features.push(detectionFeature(s, d));
-    if (this.figure.png === false) return;
-    let name = safeName(s.product.id);
-    for (let k = 2; this.used.has(name); k++) name = `${safeName(s.product.id)}-${k}`;
-    this.used.add(name);
-    const file = path.join(this.dir, `${name}.png`);
-    writePng(file, scanFigure(s, this.figure));
-    this.pngs.push(file);
-    this.pictures.push({ product: s.product.id, file: path.basename(file) });
-  }
-
-  finish(): ScanOutputs {
-    const fc: FeatureCollection = { type: 'FeatureCollection', features: this.features };
-    writeFileAtomicSync(this.geojson, geoJsonText(fc));
-    return { jsonl: this.jsonl, geojson: this.geojson, pngs: [...this.pngs], pictures: [...this.pictures], records: this.records, boxes: this.features.length };
-  }
 }

@@ -3,8 +3,8 @@
  * the points a scan cuts windows around (`--at LON,LAT`, `--volcano NAMES`, `--volcano all`), per
  * product. The CLI parses its flags and calls these.
  */
-import * as fs from 'node:fs';
 import { InputError } from '../core/errors.js';
+import { oneLine, readInputTextSync } from '../io/input-file.js';
 import { findVolcano, VOLCANOES } from '../data/volcanoes.js';
 import { containsPoint, parseLonLat } from '../data/windows.js';
 import type { Product } from '../io/licsar.js';
@@ -14,11 +14,12 @@ import type { ScanPoint } from './scan.js';
 /** A volcano list: the bundled one (no file), or a JSON file ([{name, lon, lat}] or {volcanoes: [...]}). */
 export function loadVolcanoList(file?: string): readonly Volcano[] {
   if (!file) return VOLCANOES;
+  const text = readInputTextSync(file, { what: 'volcano list', maxBytes: 64 << 20 });
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    json = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`${file}: cannot read a volcano list (${(e as Error).message})`);
+    throw new InputError(`${file}: not a JSON volcano list (${oneLine((e as Error).message)})`, { cause: e });
   }
   const arr = Array.isArray(json) ? json : (json as { volcanoes?: unknown } | null)?.volcanoes;
   if (!Array.isArray(arr)) throw new InputError(`${file}: expected a JSON list of {name, lon, lat}`);

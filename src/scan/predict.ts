@@ -25,11 +25,16 @@
  * c..c+1, r..r+1 from the grid's north-west corner).
  */
 import * as path from 'node:path';
+import { HDF5_NAME, readHdf5Product } from '../io/hdf5.js';
 import { InputError } from '../core/errors.js';
 import { readNpy } from '../io/npy.js';
 import { readGeoTiff } from '../io/geotiff.js';
 import { boxCorners, type CentreBox } from '../core/box.js';
-import { losToPhaseArray } from '../physics/units.js';
+import { C_BAND_WAVELENGTH_M, checkWavelengthM, losToPhaseArray, rescalePhaseArray } from '../physics/units.js';
+import { layerOf, losMetres, unitsNote, RASTER_UNITS, type RasterUnits } from '../io/licsar.js';
+import { checkInterferogramValues } from '../io/value-sanity.js';
+import { groundSpacingM, pixelToLonLatFn, projectionOf } from '../io/reproject.js';
+import { maxAbs } from '../core/arrays.js';
 import { formatNeeds, makeChannels, type ChannelFormat } from '../data/channels.js';
 import { resampleLayers } from '../data/resample.js';
 import { phaseImage } from '../data/view.js';
@@ -107,6 +112,13 @@ export interface PhaseRaster {
   readonly phaseRad: Float32Array;
   /** Its grid, when it is a GeoTIFF on a lon/lat grid (degrees). */
   readonly lonLatGrid?: GeoReference | null;
+  /** Things the user should know about the values (units that look wrong, a rescaled wavelength). */
+  readonly notes?: readonly string[];
+  /**
+   * For a projected grid caldera knows (UTM, `io/reproject.ts`): GDAL pixel coordinates to
+   * [lon, lat], and the ground pixel size in metres. The raster itself is not resampled.
+   */
+  readonly projected?: { readonly pixelToLonLat: (x: number, y: number) => [number, number]; readonly spacingM: number } | null;
 }
 
 /** A GeoTIFF's grid when it is lon/lat degrees (a geographic CRS, or no CRS and degree-like numbers), else null. */
@@ -117,13 +129,15 @@ function lonLatGridOf(geo: GeoReference | null, geographic: boolean | null, widt
   return degrees ? geo : null;
 }
 
-export type Units = 'rad' | 'm';
+/** 'rad' unwrapped phase, 'm' or 'mm' LOS displacement (positive toward the satellite). */
+export type Units = RasterUnits;
 
 /** A 2-D float raster from a .npy or single-band GeoTIFF file (NaN / nodata = masked). */
-export async function readRaster(file: string): Promise<{ width: number; height: number; data: Float32Array; lonLatGrid: GeoReference | null }> {
+export async function readRaster(file: string): Promise<{ width: number; height: number; data: Float32Array; lonLatGrid: GeoReference | null; projected: PhaseRaster['projected'] }> {
   const ext = path.extname(file).toLowerCase();
   let width: number, height: number, data: Float32Array;
   let lonLatGrid: GeoReference | null = null;
+  let projected: PhaseRaster['projected'] = null;
   if (ext === '.npy') {
     const a = readNpy(file);
     if (a.shape.length !== 2) throw new InputError(`${file}: expected a 2-D array (rows × columns), got shape (${a.shape.join(', ')})`);
@@ -133,20 +147,98 @@ export async function readRaster(file: string): Promise<{ width: number; height:
     const g = await readGeoTiff(file, { requireGeo: false, requireGeographic: false });
     ({ width, height, data } = g.raster);
     lonLatGrid = lonLatGridOf(g.geo, g.geographic, width, height);
+    if (!lonLatGrid && g.geo && g.geographic === false && g.epsg !== null && projectionOf(g.epsg)) {
+      const sp = groundSpacingM(g.geo, g.epsg, width, height);
+      projected = { pixelToLonLat: pixelToLonLatFn(g.geo, g.epsg), spacingM: Math.sqrt(sp.east * sp.north) };
+    }
   } else {
     throw new InputError(`${file}: unsupported input (expected .npy or a GeoTIFF .tif)`);
   }
   if (width < 2 || height < 2) throw new InputError(`${file}: ${width}×${height} is too small to be an interferogram`);
-  let finite = 0;
-  for (let i = 0; i < data.length; i++) if (Number.isFinite(data[i]!)) finite++;
-  if (finite === 0) throw new InputError(`${file}: every value is NaN or nodata (nothing to look at)`);
-  return { width, height, data, lonLatGrid };
+  if (data.every((v) => Number.isNaN(v))) throw new InputError(`${file}: every value is NaN or nodata (nothing to look at)`);
+  return { width, height, data, lonLatGrid, projected };
 }
 
-/** Read an interferogram: unwrapped phase in radians, or LOS metres (`units: 'm'`, converted with the LiCSAR sign). */
-export async function readInterferogram(file: string, units: Units): Promise<PhaseRaster> {
+/**
+ * A DEM (metres) or coherence (0..1, or 0..255 stored as bytes: divided by 255) raster for a
+ * model's extra channel: finite values in their range, NaN = masked.
+ */
+export async function readAuxRaster(file: string, what: 'dem' | 'coherence'): Promise<Float32Array> {
   const r = await readRaster(file);
-  return { width: r.width, height: r.height, phaseRad: units === 'm' ? losToPhaseArray(r.data) : r.data, lonLatGrid: r.lonLatGrid };
+  let lo = Infinity, hi = -Infinity;
+  for (const v of r.data) {
+    if (Number.isNaN(v)) continue;
+    if (!Number.isFinite(v)) throw new InputError(`${file}: holds ±Infinity, which no ${what === 'dem' ? 'elevation' : 'coherence'} has`);
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (what === 'dem') {
+    if (lo < -12000 || hi > 9000) throw new InputError(`${file}: elevations ${lo}..${hi}, not metres of terrain (expected -12000..9000)`);
+    return r.data;
+  }
+  if (lo < 0 || hi > 255) throw new InputError(`${file}: coherence ${lo}..${hi}; expected 0..1 (or 0..255 as bytes)`);
+  return hi > 1.0001 ? r.data.map((v) => v / 255) : r.data;
+}
+
+export interface ReadInterferogramOptions {
+  /**
+   * Radar wavelength (m) of phase inputs (default Sentinel-1 C band): unwrapped phase of another
+   * wavelength (L band) is rescaled to the C-band phase the network knows (phi lambda / lambda_C).
+   * LOS inputs (m, mm) do not depend on it.
+   */
+  readonly wavelengthM?: number;
+}
+
+/**
+ * Read an interferogram as the phase the network takes (C band, radians): unwrapped phase in
+ * radians (`rad`, rescaled from `wavelengthM`), or LOS metres / millimetres (`m`, `mm`, converted
+ * with the LiCSAR sign). Refused in one line: files whose LiCSAR name says they are not phase (a
+ * `.geo.cc.tif` is coherence), values no interferogram has (io/value-sanity.ts: ±Infinity,
+ * byte-swapped or ×1e30 floats), wrapped phase (`.diff_pha`) of another wavelength. Values that
+ * look like other units than those given are noted (`notes`), as `scan` notes them.
+ */
+export async function readInterferogram(file: string, units: Units, opts: ReadInterferogramOptions = {}): Promise<PhaseRaster> {
+  if (!(RASTER_UNITS as readonly string[]).includes(units)) throw new InputError(`units must be rad, m or mm, got '${String(units)}'`);
+  const base = path.basename(file);
+  if (HDF5_NAME.test(base)) return readHdf5Interferogram(file);
+  const wavelengthM = checkWavelengthM(opts.wavelengthM ?? C_BAND_WAVELENGTH_M);
+  const layer = /\.tiff?$/i.test(base) ? layerOf(base) : null;
+  if (layer?.kind === 'cc') {
+    throw new InputError(`${file}: the name says coherence (LiCSAR .cc), not phase; give the .unw.tif (or the .diff_pha.tif) and this one as --coherence for a model with a coherence channel`);
+  }
+  if (layer && layer.kind === null && /\.geo\./i.test(base)) throw new InputError(`${file}: ${layer.reason}`);
+  const r = await readRaster(file);
+  checkInterferogramValues(r.data, file, units);
+  const notes: string[] = [];
+  const note = unitsNote(file, maxAbs(r.data), units);
+  if (note) notes.push(note);
+  let phaseRad: Float32Array;
+  if (units !== 'rad') {
+    phaseRad = losToPhaseArray(losMetres(r.data, units));
+  } else if (Math.abs(wavelengthM - C_BAND_WAVELENGTH_M) > 1e-9) {
+    if (layer?.kind === 'diff_pha') {
+      throw new InputError(`${file}: wrapped phase at wavelength ${wavelengthM} m cannot be rescaled to the C-band phase the network knows; give unwrapped phase (.unw.tif)`);
+    }
+    phaseRad = rescalePhaseArray(r.data, wavelengthM);
+    notes.push(`${file}: phase at wavelength ${wavelengthM} m rescaled to C-band phase (x${(wavelengthM / C_BAND_WAVELENGTH_M).toFixed(3)}), what the network was trained on`);
+  } else {
+    phaseRad = r.data;
+  }
+  return { width: r.width, height: r.height, phaseRad, lonLatGrid: r.lonLatGrid, projected: r.projected, notes };
+}
+
+/**
+ * A MintPy (`velocity.h5`, `timeseries.h5`) or LiCSBAS (`cum.h5`, `cum_filt.h5`) file as one
+ * interferogram (`io/hdf5.ts`): a velocity as the displacement over its span, a time series from
+ * its first to its last epoch; LOS metres to C-band phase (whatever the satellite's band).
+ */
+async function readHdf5Interferogram(file: string): Promise<PhaseRaster> {
+  // The files hold LOS displacement: converted at C band, the phase the network was trained on.
+  const p = await readHdf5Product(file, { wavelengthM: C_BAND_WAVELENGTH_M });
+  const phase = p.unwrappedRad ?? p.wrappedRad;
+  const phaseRad = Float32Array.from(phase, (v, i) => (p.mask[i] ? NaN : v));
+  const dates = p.files.dates ? ` (${p.files.dates[0]} to ${p.files.dates[1]})` : '';
+  return { width: p.width, height: p.height, phaseRad, lonLatGrid: p.geo, notes: [...p.notes, `${file}: LOS displacement${dates} read from HDF5`] };
 }
 
 export interface Prediction {
@@ -227,8 +319,9 @@ export function viewWarning(r: PhaseRaster, size: number, name = 'the input'): s
   const fit = squareFit(r.width, r.height, size);
   const modelKm = (size * MODEL_SPACING_M) / 1000;
   const dims = `${r.width}×${r.height} px`;
-  if (r.lonLatGrid) {
-    const sideKm = (fit.side * gridSpacingM(r.lonLatGrid, r.height)) / 1000;
+  const spacingM = r.lonLatGrid ? gridSpacingM(r.lonLatGrid, r.height) : r.projected?.spacingM;
+  if (spacingM !== undefined) {
+    const sideKm = (fit.side * spacingM) / 1000;
     if (sideKm <= 1.5 * modelKm) return null;
     return `${name}: ${dims} (about ${sideKm.toFixed(0)} km across) is squeezed into the network's ${size} px view, ` +
       `${(sideKm / modelKm).toFixed(1)}× the ${modelKm.toFixed(1)} km it was trained on: sources of a few km become a few pixels. ` +
@@ -239,12 +332,21 @@ export function viewWarning(r: PhaseRaster, size: number, name = 'the input'): s
     'Crop it around the area of interest, or give a GeoTIFF on a lon/lat grid to caldera scan, which looks at it window by window';
 }
 
-/** Lon/lat corners (NW, NE, SE, SW) of a box in the raster's pixels (centre convention) on a lon/lat grid. */
-function boxLonLat(b: CentreBox, g: GeoReference): [number, number][] {
+/**
+ * Lon/lat corners (NW, NE, SE, SW) of a box in the raster's pixels (centre convention), given the
+ * map from GDAL pixel coordinates to [lon, lat] (a lon/lat grid's affine map, or a projection's).
+ */
+function boxLonLat(b: CentreBox, at: (x: number, y: number) => [number, number]): [number, number][] {
   // Centre-convention coordinate u is GDAL coordinate u + 0.5.
   const x0 = b.x - b.halfWidth + 0.5, x1 = b.x + b.halfWidth + 0.5, y0 = b.y - b.halfHeight + 0.5, y1 = b.y + b.halfHeight + 0.5;
-  const at = (x: number, y: number): [number, number] => [g.west + x * g.dLon, g.north + y * g.dLat];
   return [at(x0, y0), at(x1, y0), at(x1, y1), at(x0, y1)];
+}
+
+/** GDAL pixel coordinates -> [lon, lat] for a raster on a lon/lat or known projected grid, else null. */
+function lonLatMap(r: PhaseRaster): ((x: number, y: number) => [number, number]) | null {
+  const g = r.lonLatGrid;
+  if (g) return (x, y) => [g.west + x * g.dLon, g.north + y * g.dLat];
+  return r.projected?.pixelToLonLat ?? null;
 }
 
 /**
@@ -262,7 +364,7 @@ export async function predictRaster(d: Detector, r: PhaseRaster, opts: PredictOp
   const fit = squareFit(r.width, r.height, d.size);
   const common = {
     width: r.width, height: r.height, maskedFraction, scale: fit.scale, fit, temperature: d.temperature ?? null,
-    warnings: warning ? [warning] : [],
+    warnings: [...(r.notes ?? []), ...(warning ? [warning] : [])],
   };
   if (notEnoughData(maskedFraction, opts)) {
     const centre = { x: (r.width - 1) / 2, y: (r.height - 1) / 2, halfWidth: 0, halfHeight: 0 };
@@ -272,7 +374,8 @@ export async function predictRaster(d: Detector, r: PhaseRaster, opts: PredictOp
   const [out] = await d.run([x]) as [ModelOutput];
   const judged = (q: Prediction): Prediction & { verdict: Verdict } => ({ ...q, verdict: verdictOf(q.className, q.probabilities[CLASS_NAMES.indexOf(q.className)]!, opts) });
   const own = judged(toPrediction(out.probs, out.box, fit));
-  const polygon = r.lonLatGrid && own.className !== 'none' ? boxLonLat(own.box, r.lonLatGrid) : null;
+  const map = lonLatMap(r);
+  const polygon = map && own.className !== 'none' ? boxLonLat(own.box, map) : null;
   return {
     ...common, ...own, polygon,
     ...(out.negated ? { negated: judged(toPrediction(out.negated.probs, out.negated.box, fit)) } : {}),

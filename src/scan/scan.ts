@@ -22,8 +22,8 @@
  * fake model and the CLI plugs in the trained one.
  */
 import { InputError, isInputError } from '../core/errors.js';
-import { shardSlice, type Shard } from '../core/shard.js';
-import { discoverProducts, readProduct, type DiscoverOptions, type Product, type ReadProductOptions } from '../io/licsar.js';
+import type { Shard } from '../core/shard.js';
+import type { Discovery, DiscoverOptions, Product, ProductFiles, ReadProductOptions } from '../io/product.js';
 import { makeChannels, type ChannelFormat } from '../data/channels.js';
 import { applyPhaseCoherence, type PhaseCoherenceMode, type PhaseCoherenceOptions } from '../data/coherence-mask.js';
 import { centrality, nonMaxSuppression, type Rect } from './nms.js';
@@ -32,7 +32,7 @@ import {
   MODEL_SIZE_PX, MODEL_SPACING_M, type LonLat, type LonLatBox, type PixelBox, type Window, type WindowGrid,
 } from '../data/windows.js';
 import type { CentreBox } from '../core/box.js';
-import type { Detector, ModelOutput } from './detector.js';
+import type { Detector, ModelOutput } from './forward.js';
 import { CLASS_NAMES, type ClassName } from '../core/classes.js';
 import { argmax } from '../core/arrays.js';
 import { DEFAULT_MAX_MASKED, DEFAULT_MIN_SCORE, notEnoughData, thresholdProblem, verdictOf } from './record.js';
@@ -43,6 +43,8 @@ import { M_PER_DEG } from '../physics/units.js';
  * one is the training grid itself (90 m pixels, Gaddes et al. 2021).
  */
 export const DEFAULT_SCALES_KM: readonly number[] = [0.5, 1, 2].map((f) => (f * MODEL_SIZE_PX * MODEL_SPACING_M) / 1000);
+/** Coherence estimated from the wrapped phase masks every product by default (with a .cc: the lower of the two). */
+export const DEFAULT_PHASE_COHERENCE: PhaseCoherenceMode = 'on';
 /** Skip a scale whose window pixels are more than this many times finer than the product's. */
 export const DEFAULT_MAX_MAGNIFICATION = 3;
 
@@ -200,11 +202,42 @@ export function productSpacingM(p: Pick<Product, 'geo' | 'height'>): number {
   return M_PER_DEG * Math.sqrt(Math.abs(p.geo.dLon) * Math.cos((lat * Math.PI) / 180) * Math.abs(p.geo.dLat));
 }
 
+/** Window sizes a scan accepts, km (224 px of 2 m to 2 km). */
+export const MIN_SCALE_KM = 0.5;
+export const MAX_SCALE_KM = 500;
+
+/** Why a window scale (km) is not usable, or null. */
+export function scaleProblem(s: number): string | null {
+  if (s >= MIN_SCALE_KM && s <= MAX_SCALE_KM) return null;
+  return `window sizes must be within ${MIN_SCALE_KM}..${MAX_SCALE_KM} km, got ${s}`;
+}
+
 /** Check and sort scales (km). */
 export function checkScales(scalesKm: readonly number[]): number[] {
   if (scalesKm.length === 0) throw new InputError('give at least one window scale (km)');
-  for (const s of scalesKm) if (!(s > 0) || !Number.isFinite(s)) throw new InputError(`window scales must be > 0 km, got ${s}`);
+  for (const s of scalesKm) {
+    const problem = scaleProblem(s);
+    if (problem) throw new InputError(problem);
+  }
   return [...new Set(scalesKm)].sort((a, b) => a - b);
+}
+
+/**
+ * Why scan options cannot be used, or null: scales (MIN_SCALE_KM..MAX_SCALE_KM), overlap
+ * (0..0.95), IoU (0..1), min score and max masked (0..1). Checked once before a scan writes
+ * anything, and again by `scanProduct`.
+ */
+export function scanOptionsProblem(o: Pick<ScanOptions, 'scalesKm' | 'overlap' | 'iou' | 'minScore' | 'maxMasked'>): string | null {
+  if (o.scalesKm !== undefined) {
+    if (o.scalesKm.length === 0) return 'give at least one window scale (km)';
+    for (const s of o.scalesKm) {
+      const problem = scaleProblem(s);
+      if (problem) return problem;
+    }
+  }
+  if (o.overlap !== undefined && !(o.overlap >= 0 && o.overlap <= 0.95)) return `overlap must be within 0..0.95, got ${o.overlap}`;
+  if (o.iou !== undefined && !(o.iou >= 0 && o.iou <= 1)) return `IoU must be within 0..1, got ${o.iou}`;
+  return thresholdProblem(o);
 }
 
 /** Scales the product can show without magnifying more than `maxMagnification`, and notes on those skipped. */
@@ -241,8 +274,8 @@ interface Job {
 export async function scanProduct(p: Product, model: Detector, opts: ScanOptions = {}): Promise<SceneResult> {
   const problem = formatProblem(p, model.format);
   if (problem) throw new InputError(problem);
-  const tp = thresholdProblem(opts);
-  if (tp) throw new InputError(tp);
+  const op = scanOptionsProblem(opts);
+  if (op) throw new InputError(op);
   const minScore = opts.minScore ?? DEFAULT_MIN_SCORE;
   const maxMasked = opts.maxMasked ?? DEFAULT_MAX_MASKED;
   const size = model.size ?? MODEL_SIZE_PX;
@@ -331,8 +364,10 @@ export interface ScanFailure {
 
 export interface ScanAllOptions {
   readonly discover?: DiscoverOptions;
+  /** Products already found (`discoverProducts`), e.g. to refuse an empty input before writing anything. */
+  readonly found?: Discovery;
   readonly read?: Omit<ReadProductOptions, 'allowEmpty'>;
-  /** Coherence estimated from the wrapped phase: 'auto' (products without a .cc, the default), 'on', 'off'. */
+  /** Coherence estimated from the wrapped phase: 'on' (every product, the default: the lower of it and the .cc masks), 'auto' (products without a .cc), 'off'. */
   readonly phaseCoherence?: PhaseCoherenceMode;
   readonly phaseCoherenceOptions?: PhaseCoherenceOptions;
   readonly scan?: Omit<ScanOptions, 'onProgress' | 'at'>;
@@ -345,8 +380,8 @@ export interface ScanAllOptions {
   /** Progress over products (and over windows within a product). */
   readonly onProgress?: (productsDone: number, products: number, windowsDone: number, windows: number) => void;
   /**
-   * Array jobs: scan only shard K of N, a contiguous block of the products found (in their order);
-   * problems found while looking for products are reported by shard 0 alone.
+   * Array jobs (`scanAll`, scan-all.ts): scan only shard K of N, a contiguous block of the products
+   * found (in their order); problems found while looking for products are reported by shard 0 alone.
    */
   readonly shard?: Shard;
 }
@@ -362,27 +397,30 @@ export interface ScanAllResult {
   readonly ignored: string[];
 }
 
+/** Reads one product's layers (Node: its files, `io/licsar.ts` readProduct; a browser: dropped files). */
+export type ProductReader = (files: ProductFiles, opts: ReadProductOptions) => Promise<Product>;
+
 /**
- * Find every product under `paths`, read, mask (the .cc file, and the phase-derived coherence per
- * `phaseCoherence`) and scan each; a bad product is reported and skipped. Products are read one
- * at a time, so memory stays bounded on a folder of hundreds.
+ * Read, mask (the .cc file, and the phase-derived coherence per `phaseCoherence`) and scan each
+ * product found (`found.problems` are failures); a bad product is reported and skipped. Products
+ * are read one at a time, so memory stays bounded on a folder of hundreds. `scanAll` (scan-all.ts)
+ * is this on files and folders; the web page runs it on dropped files.
  */
-export async function scanAll(paths: readonly string[], model: Detector, opts: ScanAllOptions = {}): Promise<ScanAllResult> {
-  const found = discoverProducts(paths, opts.discover);
+export async function scanFound(found: Pick<Discovery, 'products' | 'problems'>, read: ProductReader, model: Detector,
+  opts: Omit<ScanAllOptions, 'discover' | 'found'> = {}): Promise<Omit<ScanAllResult, 'ignored'>> {
   const failures: ScanFailure[] = [];
   const fail = (f: ScanFailure): void => {
     failures.push(f);
     opts.onFailure?.(f);
   };
-  if ((opts.shard?.k ?? 0) === 0) found.problems.forEach(fail);
-  const products = shardSlice(found.products, opts.shard);
-  const total = products.length;
+  found.problems.forEach(fail);
+  const total = found.products.length;
   let scanned = 0, empty = 0;
   for (let k = 0; k < total; k++) {
-    const files = products[k]!;
+    const files = found.products[k]!;
     try {
-      const read = await readProduct(files, { ...opts.read, allowEmpty: true });
-      const p = applyPhaseCoherence(read, opts.phaseCoherence ?? 'auto', opts.phaseCoherenceOptions);
+      const got = await read(files, { ...opts.read, allowEmpty: true });
+      const p = applyPhaseCoherence(got, opts.phaseCoherence ?? DEFAULT_PHASE_COHERENCE, opts.phaseCoherenceOptions);
       const at = p.maskedFraction >= 1 ? undefined : typeof opts.at === 'function' ? opts.at(p) : opts.at;
       const s = await scanProduct(p, model, {
         ...opts.scan, ...(at ? { at } : {}),
@@ -397,7 +435,7 @@ export async function scanAll(paths: readonly string[], model: Detector, opts: S
     }
     opts.onProgress?.(k + 1, total, 0, 0);
   }
-  return { products: total, scanned, empty, failures, ignored: found.ignored };
+  return { products: total, scanned, empty, failures };
 }
 
 /** Why a scene has no valid pixels, for people. */

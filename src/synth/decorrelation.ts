@@ -34,7 +34,7 @@
  */
 import type { Rng } from '../core/rng.js';
 import { estimateCoherence } from '../core/phase-coherence.js';
-import { wrapPhase } from '../core/raster.js';
+import { gradientAt, wrapPhase } from '../core/raster.js';
 import { losToPhaseArray, phaseToLosArray } from '../physics/units.js';
 import { FastStream, gaussianField, type SpectralCache } from './atmosphere.js';
 import type { Scene } from './scene.js';
@@ -124,10 +124,7 @@ export function slopeDeg(dem: Float32Array, width: number, height: number, spaci
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const i = y * width + x;
-      const xl = x > 0 ? i - 1 : i, xr = x < width - 1 ? i + 1 : i;
-      const yu = y > 0 ? i - width : i, yd = y < height - 1 ? i + width : i;
-      const gx = ((dem[xr]! - dem[xl]!) / ((xr - xl) * spacingM)) || 0;
-      const gy = ((dem[yd]! - dem[yu]!) / (((yd - yu) / width) * spacingM)) || 0;
+      const [gx, gy] = gradientAt(dem, width, height, x, y, spacingM);
       out[i] = (Math.atan(Math.hypot(gx, gy)) * 180) / Math.PI;
     }
   }

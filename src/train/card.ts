@@ -22,6 +22,10 @@ export interface CardInput {
   readonly weightsBytes: number;
   readonly test: { readonly synthCommand: string; readonly evalCommand: string; readonly volcanoes: readonly string[]; readonly report: EvalReport };
   readonly targets?: { readonly accuracy: number; readonly medianCentreErrorPx: number };
+  /** How the machine trained it (default: the tfjs wasm description of the first bundled model). */
+  readonly machine?: string;
+  /** Extra sections kept as given: calibration, real-world figures, the previous model's card. */
+  readonly extra?: Record<string, unknown>;
 }
 
 const r3 = (v: number): number => Math.round(v * 1000) / 1000;
@@ -72,7 +76,7 @@ export function modelCard(c: CardInput): Record<string, unknown> {
       epochs: c.stages.reduce((a, st) => a + st.state.epoch, 0),
       imagesSeen: c.stages.reduce((a, st) => a + st.state.imagesSeen, 0),
       minutes: r2(c.stages.reduce((a, st) => a + st.state.elapsedSeconds, 0) / 60),
-      machine: '2 CPU cores shared with other jobs; tfjs wasm backend (one core trains, a worker thread makes the data)',
+      machine: c.machine ?? '2 CPU cores shared with other jobs; tfjs wasm backend (one core trains, a worker thread makes the data)',
       stages: c.stages.map(stageRecord),
     },
     heldOut: {
@@ -95,5 +99,6 @@ export function modelCard(c: CardInput): Record<string, unknown> {
       accuracy: targets.accuracy, medianCentreErrorPx: targets.medianCentreErrorPx,
       met: rep.accuracy >= targets.accuracy && ce.median <= targets.medianCentreErrorPx,
     },
+    ...(c.extra ?? {}),
   };
 }

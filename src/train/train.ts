@@ -30,7 +30,8 @@ import { channelCount, type ChannelFormat } from '../data/channels.js';
 import type { SceneConfig } from '../synth/scene.js';
 import { type ClassName } from '../core/classes.js';
 import { initBackend } from '../engine/backend.js';
-import { loadCheckpoint, saveCheckpoint } from '../engine/checkpoint.js';
+import { findCheckpoint, loadCheckpoint, saveCheckpoint, STATE_JSON } from '../engine/checkpoint.js';
+import { oneLine, readInputTextSync } from '../io/input-file.js';
 import type { RealMixSpec } from '../data/real-mix.js';
 import { Feeder, prefetch, type BatchData, type BatchRequest, type DataSource, type WeightedScene, type WeightedTerrain } from '../data/feeder.js';
 import { ExamplePool, POOL_DIR } from './pool.js';
@@ -543,6 +544,26 @@ async function initialModel(config: TrainConfig): Promise<tfTypes.LayersModel> {
     throw new InputError(`${config.init}: its input [${shape?.slice(1).join('×')}] does not fit channel format ${config.format} at ${config.size}×${config.size}`);
   }
   return model;
+}
+
+/**
+ * The configuration of the run in `outDir`, from its last checkpoint's state.json (null when no
+ * epoch has been checkpointed yet), so `caldera train --out RUN --resume` needs no other option.
+ * InputError when the state is corrupt. Reads no weights.
+ */
+export function readRunConfig(outDir: string): TrainConfig | null {
+  const d = findCheckpoint(path.join(outDir, CHECKPOINT_DIR));
+  if (!d) return null;
+  const f = path.join(d, STATE_JSON);
+  let state: unknown;
+  try {
+    state = (JSON.parse(readInputTextSync(f, { maxBytes: 256 << 20 })) as { state?: unknown } | null)?.state;
+  } catch (e) {
+    throw new InputError(`${f}: corrupt checkpoint state (${oneLine((e as Error).message)})`, { cause: e });
+  }
+  const problem = trainStateProblem(state);
+  if (problem) throw new InputError(`${f}: corrupt run state (${problem})`);
+  return (state as TrainState).config;
 }
 
 /** The output folder already holds a run and resuming was not asked for. */

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -9,7 +9,10 @@ import { readNpz } from '../../src/io/npz.js';
 import { decodePng } from '../../src/io/png.js';
 
 const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/cli/main.js');
-const tmp = (): string => fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-cli-'));
+const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-cli-'));
+after(() => fs.rmSync(ROOT, { recursive: true, force: true }));
+let n = 0;
+const tmp = (): string => fs.mkdtempSync(path.join(ROOT, `${n++}-`));
 
 function run(...args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
@@ -42,6 +45,14 @@ test('deform writes a numpy-readable npz on the requested grid, and a PNG', () =
   assert.ok(Math.abs(z["up"]!.data[centre]! / ((0.75 * 2e6) / (Math.PI * 2000 ** 2)) - 1) < 1e-6); // float32 physics
   const img = decodePng(fs.readFileSync(png));
   assert.ok(img.width >= 41 && img.height >= 41);
+  // L band (ALOS-2): the same motion draws ~4.4 times fewer fringes; the colour bar says the wavelength.
+  const l = path.join(d, 'l.png');
+  const rl = run('deform', '--source', 'mogi', '--depth', '2000', '--volume-change', '2e6', '--extent', '5000', '--spacing', '250', '--png', l, '--wavelength', '0.2424');
+  assert.equal(rl.code, 0, rl.err);
+  assert.notDeepEqual(decodePng(fs.readFileSync(l)).data, img.data);
+  // A million-point grid draws (no spread of a million values into a call).
+  const big = run('deform', '--source', 'mogi', '--depth', '2000', '--volume-change', '1e6', '--extent', '10000', '--spacing', '20', '--png', path.join(d, 'big.png'));
+  assert.equal(big.code, 0, big.err);
 });
 
 test('bad parameters and unwritable outputs: one line, exit 2, nothing written', () => {
@@ -58,6 +69,11 @@ test('bad parameters and unwritable outputs: one line, exit 2, nothing written',
     [['synth', '--count', '5', '--out', path.join(d, 's'), '--dem-dir', '/nonexistent-dem'], /no such DEM directory/],
     [['synth', '--count', '5', '--out', path.join(d, 's2'), '--classes', 'dyke,lava'], /unknown class 'lava'/],
     [['show', path.join(d, 'nothing-here'), '--out', path.join(d, 'a.png')], /not a caldera dataset/],
+    // Output names that say another format than the one written are refused.
+    [['deform', '--source', 'mogi', '--depth', '2000', '--volume-change', '1e6', '--out', path.join(d, 'm.npy')], /--out .*m\.npy: deform writes a NumPy \.npz archive .*name it \.npz/],
+    [['deform', '--source', 'mogi', '--depth', '2000', '--volume-change', '1e6', '--png', path.join(d, 'm.jpg')], /--png .*m\.jpg: deform draws a PNG; name it \.png/],
+    [['deform', '--source', 'mogi', '--depth', '2000', '--volume-change', '1e6', '--png', path.join(d, 'm.png'), '--wavelength', '23'], /--wavelength must be a radar wavelength in metres/],
+    [['show', path.join(d, 'nothing-here'), '--out', path.join(d, 'sheet.jpg')], /--out .*sheet\.jpg: show draws a PNG contact sheet; name it \.png/],
   ];
   for (const [args, re] of cases) {
     const r = run(...args);

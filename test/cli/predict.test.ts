@@ -133,7 +133,7 @@ test('predict errors: one line each, exit 2; good files are still answered', asy
   oneLine(run('predict', '--model', badFormat, path.join(D, 'a.npy')), /unknown channel format 'qq'/);
   oneLine(run('predict', '--model', await model('wwd'), path.join(D, 'a.npy')), /needs a DEM: pass --dem FILE/);
   oneLine(run('predict', '--model', path.join(d, 'nowhere'), path.join(D, 'a.npy')), /no saved model here/);
-  oneLine(run('predict', '--model', W, '--units', 'ft', path.join(D, 'a.npy')), /--units must be rad or m/);
+  oneLine(run('predict', '--model', W, '--units', 'ft', path.join(D, 'a.npy')), /--units must be rad, m or mm, got 'ft'/);
   oneLine(run('predict', '--model', W), /give one or more interferograms/);
 });
 
@@ -178,4 +178,70 @@ test('train, resume and eval from the command line', () => {
   const bad = run('train', '--synthetic-on-the-fly', '--data', data, '--out', tmp());
   assert.equal(bad.code, 2);
   assert.match(bad.err, /give --data or --synthetic-on-the-fly, not both/);
+});
+
+test('predict: LOS without --units m warns as scan does; units mm; L-band wavelength; names that are not phase; unused --coherence; --png FILE.png', async () => {
+  const d = tmp();
+  // b.tif is LOS metres (up to ~13 cm): read as radians it warns, and says so in the JSON too.
+  const silent = run('predict', '--model', W, '--json', path.join(D, 'b.tif'));
+  assert.equal(silent.code, 0, silent.err);
+  assert.match(silent.err, /caldera predict: warning: .*b\.tif: values only up to 0\.13 rad; if this is LOS displacement in metres, pass --units m/);
+  assert.match(JSON.parse(silent.out).warnings.join(' '), /pass --units m/);
+  // The same LOS in millimetres with --units mm is the same answer as metres with --units m.
+  await writeGeoTiff(path.join(d, 'b-mm.tif'), { width: 300, height: 180, data: ifg.map((v) => v * 4.4) }, { west: 130, north: 33, dLon: 0.001, dLat: -0.001 });
+  const m = run('predict', '--model', W, '--json', '--units', 'm', path.join(D, 'b.tif'));
+  const mm = run('predict', '--model', W, '--json', '--units', 'mm', path.join(d, 'b-mm.tif'));
+  assert.equal(m.code, 0, m.err);
+  assert.equal(mm.code, 0, mm.err);
+  assert.doesNotMatch(m.err, /--units/);
+  const strip = (s: string): unknown => { const j = JSON.parse(s); delete j.file; delete j.warnings; return j; };
+  assert.deepEqual(strip(mm.out), strip(m.out));
+  // L band: unwrapped phase at 0.2424 m is the C-band phase x 0.2424 / 0.0555.
+  const k = 0.2424 / 0.055465763;
+  writeNpy(path.join(d, 'c-band.npy'), { data: ifg.map((v) => v * k), shape: [180, 300] });
+  const l = run('predict', '--model', W, '--json', '--wavelength', '0.2424', path.join(D, 'a.npy'));
+  const c = run('predict', '--model', W, '--json', path.join(d, 'c-band.npy'));
+  assert.equal(l.code, 0, l.err);
+  assert.match(l.err, /phase at wavelength 0\.2424 m rescaled to C-band phase/);
+  const lj = JSON.parse(l.out), cj = JSON.parse(c.out);
+  for (const key of ['dyke', 'sill', 'none'] as const) assert.ok(Math.abs(lj.probabilities[key] - cj.probabilities[key]) < 1e-3, `${key}: ${lj.probabilities[key]} vs ${cj.probabilities[key]}`);
+
+  const oneLine = (res: { code: number; err: string; out: string }, re: RegExp): void => {
+    assert.equal(res.code, 2, res.err);
+    assert.equal(res.out, '');
+    assert.equal(res.err.trim().split('\n').length, 1, res.err);
+    assert.match(res.err, re);
+  };
+  oneLine(run('predict', '--model', W, '--wavelength', '24', path.join(D, 'a.npy')), /--wavelength must be a radar wavelength in metres \(0\.001\.\.1/);
+  // A coherence file, another LiCSAR layer, wrapped phase of another wavelength: refused by name.
+  fs.copyFileSync(path.join(D, 'b.tif'), path.join(d, '20200101_20200113.geo.cc.tif'));
+  oneLine(run('predict', '--model', W, path.join(d, '20200101_20200113.geo.cc.tif')), /geo\.cc\.tif: the name says coherence \(LiCSAR \.cc\), not phase/);
+  fs.copyFileSync(path.join(D, 'b.tif'), path.join(d, '20200101_20200113.geo.hgt.tif'));
+  oneLine(run('predict', '--model', W, path.join(d, '20200101_20200113.geo.hgt.tif')), /a LiCSAR layer that is not an interferogram/);
+  fs.copyFileSync(path.join(D, 'b.tif'), path.join(d, '20200101_20200113.geo.diff_pha.tif'));
+  oneLine(run('predict', '--model', W, '--wavelength', '0.2424', path.join(d, '20200101_20200113.geo.diff_pha.tif')), /wrapped phase at wavelength 0\.2424 m cannot be rescaled/);
+  // Values no interferogram has: x1e30, byte-swapped, all +Infinity.
+  writeNpy(path.join(d, 'huge.npy'), { data: ifg.map((v) => v * 1e30), shape: [180, 300] });
+  oneLine(run('predict', '--model', W, path.join(d, 'huge.npy')), /huge\.npy: \d+ of \d+ values exceed 10000 rad .*byte-swapped, wrongly scaled/);
+  const swapped = Buffer.from(ifg.buffer.slice(0));
+  swapped.swap32();
+  writeNpy(path.join(d, 'swapped.npy'), { data: new Float32Array(swapped.buffer, swapped.byteOffset, ifg.length), shape: [180, 300] });
+  oneLine(run('predict', '--model', W, path.join(d, 'swapped.npy')), /swapped\.npy: .*(byte-swapped|±Infinity)/);
+  await writeGeoTiff(path.join(d, 'inf.tif'), { width: 32, height: 32, data: new Float32Array(1024).fill(Infinity) }, { west: 130, north: 33, dLon: 0.001, dLat: -0.001 });
+  oneLine(run('predict', '--model', W, path.join(d, 'inf.tif')), /inf\.tif: no finite value in 1024 pixels \(1024 ±Infinity/);
+
+  // --coherence with a model that has no coherence channel: said, not silently ignored.
+  const coh = run('predict', '--model', W, '--coherence', path.join(D, 'b.tif'), path.join(D, 'a.npy'));
+  assert.equal(coh.code, 0, coh.err);
+  assert.match(coh.err, /warning: --coherence is not used: the model's channel format 'w' has no coherence channel/);
+
+  // --png FILE.png writes that file for one input; several inputs are refused before anything runs.
+  const png = path.join(d, 'pics', 'x.png');
+  const one = run('predict', '--model', W, '--png', png, path.join(D, 'a.npy'));
+  assert.equal(one.code, 0, one.err);
+  assert.ok(fs.statSync(png).isFile());
+  assert.ok(decodePng(fs.readFileSync(png)).width > 200);
+  oneLine(run('predict', '--model', W, '--png', path.join(d, 'y.png'), path.join(D, 'a.npy'), path.join(D, 'b.tif')), /--png .*y\.png names one picture but 2 inputs were given/);
+  assert.ok(!fs.existsSync(path.join(d, 'y.png')));
+  oneLine(run('predict', '--model', W, '--png', path.join(d, 'y.jpg'), path.join(D, 'a.npy')), /predict draws PNG pictures/);
 });

@@ -6,14 +6,17 @@ import * as path from 'node:path';
 import { encodeGeoTiff, writeGeoTiff } from '../../src/io/geotiff.js';
 import { decodePng } from '../../src/io/png.js';
 import { InputError } from '../../src/core/errors.js';
-import { formatProblem, scanAll, scanProduct } from '../../src/scan/scan.js';
-import { ScanWriter, sceneRecords, toFeatureCollection } from '../../src/scan/output.js';
+import { formatProblem, scanProduct } from '../../src/scan/scan.js';
+import { scanAll } from '../../src/scan/scan-all.js';
+import { sceneRecords, toFeatureCollection } from '../../src/scan/output.js';
+import { ScanWriter } from '../../src/scan/writer.js';
 import { scanFigure } from '../../src/scan/figure.js';
 import { standInModel } from '../../src/scan/stand-in.js';
 import { negatePhase } from '../../src/scan/detector.js';
 import { scanCommand } from '../../src/cli/scan.js';
 import { loadVolcanoList, scanPoints, volcanoListText } from '../../src/scan/points.js';
 import { bump, fakeProduct, thresholdModel } from '../helpers/products.js';
+import { runCli } from '../helpers/files.js';
 
 // Two "volcanoes" 35 km apart in a ~67 km x 45 km frame, phase 0.5 rad elsewhere.
 const A = { lon: -72.75, lat: -41.2 };
@@ -252,4 +255,149 @@ test('caldera scan options: scales, thresholds and phase coherence are checked',
       for (const k of ['verdict', 'class', 'probability', 'probabilities', 'box', 'window', 'temperature']) assert.ok(k in r, `${k} in every record`);
     }
   });
+});
+
+/** Run the scan command in-process with its output captured; a thrown error is returned. */
+async function scanQuiet(args: string[]): Promise<{ code: number | void; error: unknown; out: string }> {
+  const written: string[] = [];
+  const [so, se] = [process.stdout.write, process.stderr.write];
+  process.stdout.write = ((s: string) => { written.push(s); return true; }) as typeof process.stdout.write;
+  process.stderr.write = ((s: string) => { written.push(s); return true; }) as typeof process.stderr.write;
+  try {
+    return { code: await scanCommand.run(args), error: null, out: written.join('') };
+  } catch (e) {
+    return { code: undefined, error: e, out: written.join('') };
+  } finally {
+    process.stdout.write = so;
+    process.stderr.write = se;
+  }
+}
+
+/** Every file of a folder with its bytes (to see that nothing changed). */
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(fs.readdirSync(dir).sort().map((f) => [f, fs.readFileSync(path.join(dir, f)).toString('base64')]));
+}
+
+test('caldera scan: bad options and missing paths are refused in one line before anything is written; a previous scan stays as it was', async () => {
+  await withDir(async (dir) => {
+    await writeProduct(path.join(dir, 'in'), '20200101_20200113');
+    const out = path.join(dir, 'out');
+    const args = [path.join(dir, 'in'), '--model', 'stand-in', '--out', out, '--quiet', '--scales-km', '20'];
+    const first = await scanQuiet(args);
+    assert.equal(first.code, 0, String(first.error));
+    const before = snapshot(out);
+    assert.deepEqual(Object.keys(before), ['20200101_20200113.png', 'scan.geojson', 'scan.jsonl']);
+    const bad: [string[], RegExp][] = [
+      [['--size-km', '0'], /--size-km expects a window size in km within 0\.5\.\.500, got 0/],
+      [['--size-km', '1e9'], /--size-km expects a window size in km within/],
+      [['--scales-km', '0.001'], /--scales-km expects window sizes in km within 0\.5\.\.500, got 0\.001/],
+      [['--batch', '0'], /--batch must be a whole number from 1 to 1024, got 0/],
+      [['--batch', '-3'], /--batch must be a whole number from 1 to 1024, got -3/],
+      [['--batch', '1e9'], /--batch must be a whole number from 1 to 1024, got 1000000000/],
+      [['--iou', '2'], /--iou must be within 0\.\.1, got 2/],
+      [['--min-coherence', '1.5'], /--min-coherence must be within 0\.\.1, got 1\.5/],
+      [['--min-score', '-0.1'], /--min-score must be within 0\.\.1/],
+      [['--max-masked', '7'], /--max-masked must be within 0\.\.1/],
+      [['--overlap', '1'], /--overlap must be within 0\.\.0\.95, got 1/],
+      [['--units', 'feet'], /--units must be rad, m or mm, got 'feet'/],
+      [['--wavelength', '24'], /--wavelength must be a radar wavelength in metres/],
+      [['--at', 'x,y'], /./],
+      [[path.join(dir, 'no-such-product')], /no-such-product: no such file or folder/],
+    ];
+    for (const [extra, re] of bad) {
+      const r = await scanQuiet([...args.slice(0, -2), ...extra, ...(extra.some((a) => a.startsWith('--s')) ? [] : ['--scales-km', '20'])]);
+      assert.ok(r.error instanceof InputError, `${extra.join(' ')}: ${String(r.error)} (code ${r.code})`);
+      assert.match((r.error as Error).message, re, extra.join(' '));
+      assert.ok(!(r.error as Error).message.includes('\n'));
+      assert.deepEqual(snapshot(out), before, `${extra.join(' ')} changed the previous results`);
+    }
+    // The same through the command line: one line, exit 2.
+    const cli = runCli('scan', path.join(dir, 'in'), '--model', 'stand-in', '--out', out, '--size-km', '0');
+    assert.equal(cli.code, 2, cli.err);
+    assert.equal(cli.err.trim().split('\n').length, 1, cli.err);
+    assert.deepEqual(snapshot(out), before);
+  });
+});
+
+test('caldera scan writes atomically: results replace the previous ones as a whole, stale pictures go, no temporary files or lock stay', async () => {
+  await withDir(async (dir) => {
+    await writeProduct(path.join(dir, 'a'), '20200101_20200113');
+    await writeProduct(path.join(dir, 'b'), '20200113_20200125');
+    const out = path.join(dir, 'out');
+    const common = ['--model', 'stand-in', '--out', out, '--quiet', '--scales-km', '20'];
+    assert.equal((await scanQuiet([path.join(dir, 'a'), ...common])).code, 0);
+    assert.ok(fs.existsSync(path.join(out, '20200101_20200113.png')));
+    // A picture the user put there is not the scan's: it stays.
+    fs.writeFileSync(path.join(out, 'mine.png'), 'x');
+    assert.equal((await scanQuiet([path.join(dir, 'b'), ...common])).code, 0);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['20200113_20200125.png', 'mine.png', 'scan.geojson', 'scan.jsonl']);
+    const recs = fs.readFileSync(path.join(out, 'scan.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual([...new Set(recs.map((r) => r.product))], ['20200113_20200125']);
+    // --no-png: the previous scan's pictures go too (they would describe results no longer there).
+    assert.equal((await scanQuiet([path.join(dir, 'a'), ...common, '--no-png'])).code, 0);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['mine.png', 'scan.geojson', 'scan.jsonl']);
+    // A writer dropped half way leaves the folder as it was.
+    const before = snapshot(out);
+    const w = new ScanWriter(out);
+    const s = await scanProduct(product(), thresholdModel({ background: 0.5 }), { scalesKm: [20] });
+    w.add(s);
+    assert.ok(fs.readdirSync(out).some((f) => /\.tmp-\d+-/.test(f)), 'work in progress goes to temporary files');
+    assert.ok(fs.existsSync(path.join(out, '.caldera.lock')));
+    w.abort();
+    assert.deepEqual(snapshot(out), before);
+  });
+});
+
+test('caldera scan: --units mm reads LiCSBAS millimetres as --units m reads metres; values no interferogram has are refused per file', async () => {
+  await withDir(async (dir) => {
+    const p = product();
+    const geo = { west: p.geo.west, north: p.geo.north, dLon: p.geo.dLon, dLat: p.geo.dLat };
+    const los = p.unwrappedRad!.map((v) => -v * 0.015); // metres (up to ~4 cm)
+    fs.mkdirSync(path.join(dir, 'm'));
+    fs.mkdirSync(path.join(dir, 'mm'));
+    await writeGeoTiff(path.join(dir, 'm', 'disp_20200101_20200113.tif'), { width: p.width, height: p.height, data: los }, geo);
+    await writeGeoTiff(path.join(dir, 'mm', 'disp_20200101_20200113.tif'), { width: p.width, height: p.height, data: los.map((v) => v * 1000) }, geo);
+    const recs = async (sub: string, units: string): Promise<unknown[]> => {
+      const out = path.join(dir, `out-${sub}-${units}`);
+      const r = await scanQuiet([path.join(dir, sub), '--units', units, '--model', 'stand-in', '--out', out, '--quiet', '--no-png', '--scales-km', '20']);
+      assert.equal(r.code, 0, `${String(r.error)} ${r.out}`);
+      return fs.readFileSync(path.join(out, 'scan.jsonl'), 'utf8').trim().split('\n').map((l) => {
+        const j = JSON.parse(l);
+        delete j.files;
+        return j;
+      });
+    };
+    assert.deepEqual(await recs('mm', 'mm'), await recs('m', 'm'));
+    // Millimetres read as metres are noted, as metres read as radians are.
+    const noted = await scanQuiet([path.join(dir, 'mm'), '--units', 'm', '--model', 'stand-in', '--out', path.join(dir, 'o2'), '--quiet', '--no-png', '--scales-km', '20']);
+    assert.match(noted.out, /are these millimetres or radians\? \(--units mm or rad\)/);
+
+    // All +Infinity, and phase scaled by 1e30: refused per file (one line each, exit 1), never scored.
+    fs.mkdirSync(path.join(dir, 'bad'));
+    await writeGeoTiff(path.join(dir, 'bad', '20200101_20200113.geo.unw.tif'), { width: 64, height: 64, data: new Float32Array(64 * 64).fill(Infinity) }, geo);
+    await writeGeoTiff(path.join(dir, 'bad', '20200113_20200125.geo.unw.tif'), { width: p.width, height: p.height, data: p.unwrappedRad!.map((v) => v * 1e30) }, geo);
+    const r = await scanQuiet([path.join(dir, 'bad'), '--model', 'stand-in', '--out', path.join(dir, 'o3'), '--quiet', '--no-png', '--scales-km', '20']);
+    assert.equal(r.code, 1, r.out);
+    assert.match(r.out, /0 of 2 products scanned/);
+    assert.match(r.out, /20200101_20200113\.geo\.unw\.tif: no finite value in 4096 pixels \(4096 ±Infinity/);
+    assert.match(r.out, /20200113_20200125\.geo\.unw\.tif: \d+ of \d+ values exceed 10000 rad/);
+  });
+});
+
+test('docs/formats.md names every field of scan records and of the GeoJSON properties', async () => {
+  const doc = fs.readFileSync(path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../docs/formats.md'), 'utf8');
+  const s = await scanProduct(product(), thresholdModel({ background: 0.5 }), { at: [{ ...A, name: 'A' }], scalesKm: [20] });
+  const [rec] = sceneRecords(s);
+  const keys = new Set<string>();
+  const walk = (o: unknown, prefix: string): void => {
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) return;
+    for (const [k, v] of Object.entries(o)) {
+      keys.add(k);
+      if (k !== 'probabilities' && k !== 'files') walk(v, `${prefix}${k}.`);
+    }
+  };
+  walk(rec, '');
+  for (const k of Object.keys(toFeatureCollection([s]).features[0]!.properties)) keys.add(k);
+  const missing = [...keys].filter((k) => !doc.includes(`\`${k}\``) && !doc.includes(`${k},`) && !doc.includes(`.${k}\``));
+  assert.deepEqual(missing, [], 'fields docs/formats.md does not name');
 });

@@ -185,3 +185,44 @@ test('caldera label --episodes: every product labelled or skipped with a reason'
     assert.match(written.join(''), /skipped 20200104_20200105: 2020-01-04\.\.2020-01-05 covers only part of episode e1/);
   });
 });
+
+test('caldera label --units mm (LiCSBAS) and --wavelength (L band): samples hold the C-band phase either way', async () => {
+  await withDir(async (dir) => {
+    const p = product('disp_20200101_20200113');
+    const geo = { west: p.geo.west, north: p.geo.north, dLon: p.geo.dLon, dLat: p.geo.dLat };
+    const lambdaC = 0.055465763;
+    const losM = p.unwrappedRad!.map((v) => (-v * lambdaC) / (4 * Math.PI));
+    fs.mkdirSync(path.join(dir, 'mm'));
+    fs.mkdirSync(path.join(dir, 'l'));
+    await writeGeoTiff(path.join(dir, 'mm', 'disp_20200101_20200113.tif'), { width: p.width, height: p.height, data: losM.map((v) => v * 1000) }, geo);
+    // The same motion seen in L band: fewer radians.
+    await writeGeoTiff(path.join(dir, 'l', '20200101_20200113.geo.unw.tif'), { width: p.width, height: p.height, data: p.unwrappedRad!.map((v) => (v * lambdaC) / 0.2424) }, geo);
+    const label = async (input: string, out: string, extra: string[]): Promise<Float32Array> => {
+      const { result } = await captureOutput(() => labelCommand.run([input, '--class', 'sill', '--box', BOX.join(','), '--out', out, ...extra]));
+      assert.equal(result, 0);
+      const [m] = listSamples(out);
+      return (await readSample(out, m!)).unwrappedRad!;
+    };
+    const fromMm = await label(path.join(dir, 'mm', 'disp_20200101_20200113.tif'), path.join(dir, 'ds-mm'), ['--units', 'mm']);
+    const fromL = await label(path.join(dir, 'l', '20200101_20200113.geo.unw.tif'), path.join(dir, 'ds-l'), ['--wavelength', '0.2424']);
+    let worst = 0;
+    for (let i = 0; i < fromMm.length; i++) worst = Math.max(worst, Math.abs(fromMm[i]! - fromL[i]!));
+    assert.ok(worst < 1e-4, `mm and L-band samples differ by ${worst} rad`);
+    const peak = fromMm.reduce((m, v) => Math.max(m, v), 0);
+    assert.ok(peak > 4 && peak < 4.6, `the C-band phase of the bump (~4.5 rad), got ${peak}`);
+    await assert.rejects(labelCommand.run([path.join(dir, 'mm'), '--class', 'none', '--units', 'cm', '--out', path.join(dir, 'x')]), rejects(/--units must be rad, m or mm, got 'cm'/));
+  });
+});
+
+test('caldera study --real refuses formats the real samples cannot feed before any training', async () => {
+  await withDir(async (dir) => {
+    await addSample(path.join(dir, 'real'), product(), { className: 'sill', box: BOX });
+    const { studyCommand } = await import('../../src/cli/study.js');
+    const args = ['channels', '--data', path.join(dir, 'no-data'), '--test', path.join(dir, 'no-test'), '--out', path.join(dir, 'study'), '--real', path.join(dir, 'real')];
+    await assert.rejects(studyCommand.run([...args, '--formats', 'uuu,uud,w,wwd']),
+      rejects(/^--real .*real cannot score formats uud, wwd \(channel format uud needs a DEM; real samples carry none yet\); give --formats uuu,w, or leave out --real$/));
+    // With formats it can feed, the next check (the datasets) speaks: nothing was trained in between.
+    await assert.rejects(studyCommand.run([...args, '--formats', 'uuu,w']), rejects(/no-test/));
+    assert.ok(!fs.existsSync(path.join(dir, 'study')));
+  });
+});

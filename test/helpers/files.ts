@@ -16,6 +16,16 @@ export async function withDir<T>(prefix: string, f: (dir: string) => Promise<T> 
   }
 }
 
+/** The same, for synchronous tests. */
+export function withDirSync<T>(prefix: string, f: (dir: string) => T): T {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  try {
+    return f(dir);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** A maker of fresh temporary folders under one root (removed by the caller, e.g. in `after`). */
 export function tempDirs(prefix: string): { root: string; make: (name?: string) => string; remove: () => void } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));

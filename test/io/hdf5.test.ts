@@ -14,6 +14,7 @@ import {
 import { InputError } from '../../src/core/errors.js';
 import { C_BAND_WAVELENGTH_M, losToPhaseRad } from '../../src/physics/units.js';
 import { MASK_NODATA, pixelToLonLat } from '../../src/io/licsar.js';
+import { withDir as withTempDir } from '../helpers/files.js';
 
 const W = 6, H = 4;
 /** Value of epoch e at file row r, column c (metres). */
@@ -25,14 +26,7 @@ function cube(n: number, scale = 1): Float32Array {
   return a;
 }
 
-async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-hdf5-'));
-  try {
-    await f(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (f: (dir: string) => Promise<void>): Promise<void> => withTempDir('caldera-hdf5-', f);
 
 type H5File = import('h5wasm/node').File;
 

@@ -7,6 +7,7 @@ import {
   decodeHgt, fillVoids, HGT_VOID, hgtTileName, listHgtTiles, mosaicHgt, parseHgtName, readHgt,
 } from '../../src/io/hgt.js';
 import { InputError } from '../../src/core/errors.js';
+import { withDirSync } from '../helpers/files.js';
 
 const REAL_DIR = '/work/shared/dem/srtm3';
 const N = 1200; // SRTM3 grid steps per degree
@@ -30,14 +31,7 @@ function tileBytes(lat: number, lon: number, edit?: (row: number, col: number, v
   return out;
 }
 
-function withDir(f: (dir: string) => void): void {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-hgt-'));
-  try {
-    f(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (f: (dir: string) => void): void => withDirSync('caldera-hgt-', f);
 
 test('tile names: format, parse, hemispheres and bad names', () => {
   assert.equal(hgtTileName(40, 14), 'N40E014.hgt');

@@ -11,6 +11,7 @@ import {
 import { InputError } from '../../src/core/errors.js';
 import { C_BAND_WAVELENGTH_M } from '../../src/physics/units.js';
 import type { Raster } from '../../src/core/raster.js';
+import { withDir as withTempDir } from '../helpers/files.js';
 
 const GEO: GeoTransform = { west: -73, north: -41, dLon: 0.002, dLat: -0.002 };
 const W = 40, H = 30;
@@ -21,14 +22,7 @@ function field(f: (x: number, y: number) => number, w = W, h = H): Raster {
   return { width: w, height: h, data };
 }
 
-async function withDir(f: (dir: string) => Promise<void>): Promise<void> {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'caldera-licsar-'));
-  try {
-    await f(dir);
-  } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-}
+const withDir = (f: (dir: string) => Promise<void>): Promise<void> => withTempDir('caldera-licsar-', f);
 
 const rejectsWith = (re: RegExp) => (e: unknown) => {
   assert.ok(e instanceof InputError, `expected InputError, got ${String(e)}`);
@@ -191,8 +185,9 @@ test('bad input: each a clear message naming the file', async () => {
     await writeGeoTiff(tif('m.geo.unw.tif'), r, GEO, { extraBands: [r.data, r.data] });
     await assert.rejects(readProduct(one(tif('m.geo.unw.tif'))), rejectsWith(/m\.geo\.unw\.tif: has 3 bands; products are single-band/));
 
-    await writeGeoTiff(tif('p.geo.unw.tif'), r, { west: 500000, north: 5400000, dLon: 100, dLat: -100 }, { epsg: 32719 });
-    await assert.rejects(readProduct(one(tif('p.geo.unw.tif'))), rejectsWith(/p\.geo\.unw\.tif: has projected CRS EPSG:32719.*EPSG:4326/));
+    // UTM is reprojected (test/io/reproject.test.ts); a projection caldera does not know is refused.
+    await writeGeoTiff(tif('p.geo.unw.tif'), r, { west: 1700000, north: 5400000, dLon: 100, dLat: -100 }, { epsg: 2193 });
+    await assert.rejects(readProduct(one(tif('p.geo.unw.tif'))), rejectsWith(/p\.geo\.unw\.tif: has projected CRS EPSG:2193, which caldera cannot reproject.*EPSG:4326/));
 
     fs.writeFileSync(tif('n.geo.unw.tif'), encodeGeoTiff(r, null));
     await assert.rejects(readProduct(one(tif('n.geo.unw.tif'))), rejectsWith(/n\.geo\.unw\.tif: has no georeference/));

@@ -14,7 +14,8 @@ import { Rng } from '../../src/core/rng.js';
 import { writeGeoTiff } from '../../src/io/geotiff.js';
 import { resampleWindow, windowFootprintPx } from '../../src/data/windows.js';
 import { resampleLayers } from '../../src/data/resample.js';
-import { DEFAULT_SCALES_KM, scanAll, scanProduct, usableScales, type SceneResult } from '../../src/scan/scan.js';
+import { DEFAULT_SCALES_KM, scanProduct, usableScales, type SceneResult } from '../../src/scan/scan.js';
+import { scanAll } from '../../src/scan/scan-all.js';
 import { sceneRecords, toFeatureCollection } from '../../src/scan/output.js';
 import { scanFigure } from '../../src/scan/figure.js';
 import type { Detector, ModelOutput } from '../../src/scan/detector.js';
@@ -142,7 +143,7 @@ test('scales that would only magnify the product are skipped with a note; never 
   assert.deepEqual(v.scales, [5]);
   assert.match(v.notes.at(-1)!, /kept 5 km windows although/);
   assert.throws(() => usableScales(coarse, [], 224), /at least one window scale/);
-  assert.throws(() => usableScales(coarse, [20, -1], 224), /> 0 km/);
+  assert.throws(() => usableScales(coarse, [20, -1], 224), /window sizes must be within 0\.5\.\.500 km, got -1/);
 });
 
 test('abstaining: mostly masked windows get "not enough data" and are not run; answers below the threshold are not detections', async () => {
