@@ -12,6 +12,10 @@ import { studyCommand } from './study.js';
 import { showCommand } from './show.js';
 import { synthCommand } from './synth.js';
 import { trainCommand } from './train.js';
+import { enqueueCommand } from './enqueue.js';
+import { workerCommand } from './worker.js';
+import { queueCommand } from './queue.js';
+import { mergeCommand } from './merge.js';
 import { webCommand } from './web.js';
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
@@ -27,5 +31,6 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   label: labelCommand,
   study: studyCommand,
   monitor: monitorCommand, 'synth-series': synthSeriesCommand,
+  merge: mergeCommand, enqueue: enqueueCommand, worker: workerCommand, queue: queueCommand,
   web: webCommand,
 };

@@ -3,10 +3,10 @@
  * series, folders of synthetic stacks) and raise alerts; `caldera synth-series`: make synthetic
  * stacks with a known onset. Parse and call only.
  */
+import * as path from 'node:path';
 import { InputError } from '../core/errors.js';
 import { findVolcano, VOLCANOES } from '../data/volcanoes.js';
 import { parseLonLat, DEFAULT_WINDOW_KM } from '../data/windows.js';
-import { loadDetector } from '../scan/detector.js';
 import { DEFAULT_RULE, SIGNALS, type Signal } from '../monitor/alerts.js';
 import { monitor } from '../monitor/monitor.js';
 import type { TargetSpec } from '../monitor/sources.js';
@@ -19,6 +19,10 @@ import { engineOf, threadsOf } from './engine.js';
 import { progressBar } from './progress.js';
 import { parseClassList } from '../core/classes.js';
 import { terrainFromFlags } from './terrain.js';
+import { shardFlag, shardOf } from './shard.js';
+import { writePartMarker } from '../queue/parts.js';
+import { loadSpecDetector } from '../queue/run-job.js';
+import type { MonitorSpec } from '../queue/jobs.js';
 
 function isoDate(s: string, flag: string): string {
   const c = s.replace(/-/g, '');
@@ -45,50 +49,65 @@ function targetsOf(p: Parsed): TargetSpec | null {
   };
 }
 
+/** The flags of monitor (also those of `enqueue monitor`). */
+export const monitorFlags = {
+  at: { type: 'string', help: 'watch this point', value: 'LON,LAT' },
+  volcano: { type: 'list', help: "watch these volcanoes (bundled list), or 'all' inside the data", value: 'NAME,...' },
+  out: { type: 'string', help: 'output folder: timeline.jsonl/.csv, alerts.geojson, summary.json, timelines/*.png, monitor-state.json', default: 'monitor-out', value: 'DIR' },
+  k: { type: 'int', help: 'alert when at least k ...', default: DEFAULT_RULE.k },
+  n: { type: 'int', help: '... of the last n epochs are detections', default: DEFAULT_RULE.n },
+  'min-score': { type: 'number', help: 'probability of dyke or sill that makes a detection', default: DEFAULT_RULE.minScore },
+  signal: { type: 'string', help: 'what decides an epoch: the cumulative displacement since the baseline, the new interferograms, or either', default: DEFAULT_RULE.signal, value: SIGNALS.join('|') },
+  baseline: { type: 'string', help: 'cumulative displacement since this date (default: the first epoch)', value: 'DATE' },
+  'size-km': { type: 'number', help: 'window size on the ground (resampled to the model input)', default: DEFAULT_WINDOW_KM, value: 'KM' },
+  wavelength: { type: 'number', help: 'radar wavelength (m) of HDF5 series without a WAVELENGTH attribute, or to override it (default C band)', value: 'M' },
+  'min-coherence': { type: 'number', help: 'LiCSAR products: mask pixels with lower coherence', default: DEFAULT_MIN_COHERENCE },
+  model: { type: 'string', help: "model directory (default: the bundled models/default), a .onnx file, or 'stand-in'", value: 'DIR' },
+  sign: { type: 'boolean', help: 'also run every window with the phase negated and average the answers' },
+  batch: { type: 'int', help: 'windows per model call', default: 16 },
+  threads: { type: 'int', help: 'ONNX Runtime threads (default: all cores)', value: 'N' },
+  engine: { type: 'string', help: "what runs the network: 'onnx' or 'tfjs'", default: 'onnx', value: 'onnx|tfjs' },
+  restart: { type: 'boolean', help: 'forget the state in the output folder and process everything again' },
+  'max-delay': { type: 'int', help: 'synthetic stacks: onset detected in time when alerted at most this many acquisitions after the 3 cm crossing', default: 2 },
+  'no-png': { type: 'boolean', help: 'skip the timeline pictures' },
+  'max-pngs': { type: 'int', help: 'draw at most this many timeline pictures', value: 'N' },
+  quiet: { type: 'boolean', help: 'no progress bar' },
+} as const;
+
+/** Everything the monitor flags decide, as data. */
+export function monitorSpecOf(p: Parsed): MonitorSpec {
+  const signal = str(p, 'signal') ?? DEFAULT_RULE.signal;
+  if (!(SIGNALS as readonly string[]).includes(signal)) throw new InputError(`--signal must be one of ${SIGNALS.join(', ')}, got '${signal}'`);
+  const baseline = str(p, 'baseline');
+  const wavelength = num(p, 'wavelength');
+  const maxPngs = num(p, 'max-pngs');
+  return {
+    paths: p.positionals, targets: targetsOf(p),
+    detector: {
+      ...(str(p, 'model') ? { model: str(p, 'model')! } : {}), batchSize: num(p, 'batch') ?? 16, symmetric: bool(p, 'sign'),
+      ...(str(p, 'model') === 'stand-in' ? {} : { engine: engineOf(p), ...threadsOf(p) }),
+    },
+    sizeKm: num(p, 'size-km') ?? DEFAULT_WINDOW_KM, baseline: baseline ? isoDate(baseline, 'baseline') : null,
+    rule: { k: num(p, 'k') ?? DEFAULT_RULE.k, n: num(p, 'n') ?? DEFAULT_RULE.n, minScore: num(p, 'min-score') ?? DEFAULT_RULE.minScore, signal: signal as Signal },
+    png: !bool(p, 'no-png'), ...(maxPngs !== undefined ? { maxPngs } : {}),
+    minCoherence: num(p, 'min-coherence') ?? DEFAULT_MIN_COHERENCE,
+    ...(wavelength !== undefined ? { hdf5: { wavelengthM: wavelength } } : {}),
+    maxDelay: num(p, 'max-delay') ?? 2,
+  };
+}
+
 export const monitorCommand = command('monitor', 'watch volcanoes through time and raise alerts when deformation starts (LiCSAR frames, cum.h5 / timeseries.h5, synthetic stacks)',
   'PATH... [--at LON,LAT | --volcano NAME[,NAME|all]] [--out DIR] [--k 2 --n 3] [--signal cumulative|ifg|either]', {
-    at: { type: 'string', help: 'watch this point', value: 'LON,LAT' },
-    volcano: { type: 'list', help: "watch these volcanoes (bundled list), or 'all' inside the data", value: 'NAME,...' },
-    out: { type: 'string', help: 'output folder: timeline.jsonl/.csv, alerts.geojson, summary.json, timelines/*.png, monitor-state.json', default: 'monitor-out', value: 'DIR' },
-    k: { type: 'int', help: 'alert when at least k ...', default: DEFAULT_RULE.k },
-    n: { type: 'int', help: '... of the last n epochs are detections', default: DEFAULT_RULE.n },
-    'min-score': { type: 'number', help: 'probability of dyke or sill that makes a detection', default: DEFAULT_RULE.minScore },
-    signal: { type: 'string', help: 'what decides an epoch: the cumulative displacement since the baseline, the new interferograms, or either', default: DEFAULT_RULE.signal, value: SIGNALS.join('|') },
-    baseline: { type: 'string', help: 'cumulative displacement since this date (default: the first epoch)', value: 'DATE' },
-    'size-km': { type: 'number', help: 'window size on the ground (resampled to the model input)', default: DEFAULT_WINDOW_KM, value: 'KM' },
-    wavelength: { type: 'number', help: 'radar wavelength (m) of HDF5 series without a WAVELENGTH attribute, or to override it (default C band)', value: 'M' },
-    'min-coherence': { type: 'number', help: 'LiCSAR products: mask pixels with lower coherence', default: DEFAULT_MIN_COHERENCE },
-    model: { type: 'string', help: "model directory (default: the bundled models/default), a .onnx file, or 'stand-in'", value: 'DIR' },
-    sign: { type: 'boolean', help: 'also run every window with the phase negated and average the answers' },
-    batch: { type: 'int', help: 'windows per model call', default: 16 },
-    threads: { type: 'int', help: 'ONNX Runtime threads (default: all cores)', value: 'N' },
-    engine: { type: 'string', help: "what runs the network: 'onnx' or 'tfjs'", default: 'onnx', value: 'onnx|tfjs' },
-    restart: { type: 'boolean', help: 'forget the state in the output folder and process everything again' },
-    'max-delay': { type: 'int', help: 'synthetic stacks: onset detected in time when alerted at most this many acquisitions after the 3 cm crossing', default: 2 },
-    'no-png': { type: 'boolean', help: 'skip the timeline pictures' },
-    'max-pngs': { type: 'int', help: 'draw at most this many timeline pictures', value: 'N' },
-    quiet: { type: 'boolean', help: 'no progress bar' },
+    ...monitorFlags,
+    shard: { ...shardFlag, help: 'array jobs: watch only block K of N of the targets (K from 0); caldera merge joins the parts' },
   }, async (p: Parsed) => {
-    const signal = str(p, 'signal') ?? DEFAULT_RULE.signal;
-    if (!(SIGNALS as readonly string[]).includes(signal)) throw new InputError(`--signal must be one of ${SIGNALS.join(', ')}, got '${signal}'`);
-    const baseline = str(p, 'baseline');
-    const wavelength = num(p, 'wavelength');
     const out = str(p, 'out') ?? 'monitor-out';
-    const targets = targetsOf(p);
-    const detector = await loadDetector(str(p, 'model'), {
-      batchSize: num(p, 'batch') ?? 16, symmetric: bool(p, 'sign'),
-      ...(str(p, 'model') === 'stand-in' ? {} : { engine: engineOf(p), ...threadsOf(p) }),
-    });
+    const { detector: dspec, ...spec } = monitorSpecOf(p);
+    const shard = shardOf(p);
+    const detector = await loadSpecDetector(dspec);
     let bar: ReturnType<typeof progressBar> | null = null;
-    const maxPngs = num(p, 'max-pngs');
     const r = await monitor({
-      paths: p.positionals, targets, outDir: out, detector, symmetric: bool(p, 'sign'),
-      sizeKm: num(p, 'size-km') ?? DEFAULT_WINDOW_KM, baseline: baseline ? isoDate(baseline, 'baseline') : null,
-      rule: { k: num(p, 'k') ?? DEFAULT_RULE.k, n: num(p, 'n') ?? DEFAULT_RULE.n, minScore: num(p, 'min-score') ?? DEFAULT_RULE.minScore, signal: signal as Signal },
-      restart: bool(p, 'restart'), png: !bool(p, 'no-png'), ...(maxPngs !== undefined ? { maxPngs } : {}),
-      minCoherence: num(p, 'min-coherence') ?? DEFAULT_MIN_COHERENCE,
-      ...(wavelength !== undefined ? { hdf5: { wavelengthM: wavelength } } : {}),
-      maxDelay: num(p, 'max-delay') ?? 2,
+      ...spec, outDir: out, detector, symmetric: dspec.symmetric, restart: bool(p, 'restart'), ...(shard ? { shard } : {}),
       onProgress: (done, total) => {
         if (bool(p, 'quiet') || total === 0) return;
         bar ??= progressBar('monitor', total, { unit: 'windows' });
@@ -96,6 +115,7 @@ export const monitorCommand = command('monitor', 'watch volcanoes through time a
       },
     });
     (bar as ReturnType<typeof progressBar> | null)?.finish();
+    if (shard) writePartMarker(out, shard, { kind: 'monitor', spec: { ...spec, paths: spec.paths.map((f) => path.resolve(f)) }, notes: r.run.notes });
     const lines: string[] = [];
     for (const n of r.run.notes) lines.push(`note: ${n}`);
     for (const t of r.results) {

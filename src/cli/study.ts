@@ -13,6 +13,7 @@ import { CLASS_NAMES } from '../core/classes.js';
 import { bool, list, listArg, num, numArg, requireStr, str, strArg, type Parsed } from './args.js';
 import { command } from './command.js';
 import { progressBar } from './progress.js';
+import { shardFlag, shardOf } from './shard.js';
 
 const STUDY_FORMATS: readonly ChannelFormat[] = ['uuu', 'uud', 'www', 'wwd', 'rid', 'u', 'w'];
 
@@ -50,6 +51,7 @@ export const studyCommand = command('study', 'the channel study (one model per c
   backbone: { type: 'string', help: "scratch (caldera's network) or vgg16 (the paper's transfer path; 3-channel formats)", default: 'scratch', value: 'KIND' },
   'backbone-weights': { type: 'string', help: 'VGG16 weights in the tfjs layers format (Keras ImageNet, converted); random init without', value: 'DIR' },
   findings: { type: 'string', help: 'a markdown file whose text goes into the report as its findings', value: 'FILE' },
+  shard: { ...shardFlag, help: 'array jobs: only runs block K of N (K from 0), every shard with the same --out; rerun without --shard at the end for the whole report' },
 }, async (p: Parsed) => {
   const [what, ...rest] = p.positionals;
   if (what === 'sensitivity' && rest.length === 0) return sensitivity(p);
@@ -109,7 +111,7 @@ export const studyCommand = command('study', 'the channel study (one model per c
       process.stderr.write(`study: ${e.done} of ${e.total} runs already done; ${e.total - e.done} to go, ${jobs} at a time\n`);
       bar = progressBar('study', e.total, { unit: 'run', startAt: e.done });
     } else bar?.update(e.done, e.active.join(' '));
-  });
+  }, shardOf(p));
   (bar as ReturnType<typeof progressBar> | null)?.finish();
   let findings = '';
   const f = str(p, 'findings');

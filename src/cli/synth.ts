@@ -7,6 +7,8 @@ import { bool, list, num, numArg, requireNum, requireStr, str, strArg, type Pars
 import { command } from './command.js';
 import { terrainFromFlags } from './terrain.js';
 import { progressBar } from './progress.js';
+import { shardFlag, shardOf } from './shard.js';
+import type { SynthSpec } from '../queue/jobs.js';
 
 export const synthFlags = {
   count: { type: 'int', help: 'number of interferograms', value: 'N' },
@@ -24,11 +26,12 @@ export const synthFlags = {
   decorrelation: { type: 'string', help: "off, or products: decorrelated ground as random phase (water, slopes, patches, edges), masked, left as noise or partly masked", default: 'off', value: 'MODE' },
   domain: { type: 'string', help: 'caldera, or randomised: per-scene incidence, headings, pixel size, atmosphere, ramps, source sizes, cuts, secondary sources', default: 'caldera', value: 'MODE' },
   quiet: { type: 'boolean', help: 'no progress bar' },
+  shard: { ...shardFlag, help: 'array jobs: make only block K of N of the shard files (K from 0), each part in its own --out; caldera merge joins them' },
 } as const;
 
-export async function runSynth(p: Parsed): Promise<number> {
+/** Everything the synth flags decide about the dataset, as data (not --out, --workers, --shard). */
+export function synthSpecOf(p: Parsed): SynthSpec {
   const count = requireNum(p, 'count');
-  const out = requireStr(p, 'out');
   const ramp = numArg(p, 'ramps');
   if (ramp < 0) throw new InputError(`--ramps must be >= 0, got ${ramp}`);
   const atmosphere = strArg(p, 'atmosphere');
@@ -37,18 +40,27 @@ export async function runSynth(p: Parsed): Promise<number> {
   if (decorrelation !== 'off' && decorrelation !== 'products') throw new InputError(`--decorrelation must be off or products, got '${decorrelation}'`);
   const domain = strArg(p, 'domain');
   if (domain !== 'caldera' && domain !== 'randomised') throw new InputError(`--domain must be caldera or randomised, got '${domain}'`);
-  let bar: ReturnType<typeof progressBar> | null = null;
-  const m = await synthesise({
-    outDir: out, count, seed: numArg(p, 'seed'), classes: parseClassList(list(p, 'classes')),
-    terrain: terrainFromFlags(p), workers: numArg(p, 'workers'), shardSize: numArg(p, 'shard-size'),
+  return {
+    count, seed: numArg(p, 'seed'), classes: parseClassList(list(p, 'classes')),
+    terrain: terrainFromFlags(p), shardSize: numArg(p, 'shard-size'),
     scene: { ...(ramp > 0 ? { rampMaxM: ramp } : {}), ...(bool(p, 'artefacts') ? { artefacts: {} } : {}), ...(atmosphere !== 'kolmogorov' ? { turbulenceSpectrum: atmosphere } : {}),
       ...(decorrelation !== 'off' ? { decorrelation } : {}), ...(domain !== 'caldera' ? { domain } : {}) },
-  }, (pr) => {
+  };
+}
+
+export async function runSynth(p: Parsed): Promise<number> {
+  const spec = synthSpecOf(p);
+  const out = requireStr(p, 'out');
+  const shard = shardOf(p);
+  let bar: ReturnType<typeof progressBar> | null = null;
+  const m = await synthesise({ ...spec, outDir: out, workers: numArg(p, 'workers'), ...(shard ? { shard } : {}) }, (pr) => {
     bar ??= progressBar(pr.resumed > 0 ? `synth (resumed at ${pr.resumed})` : 'synth', pr.total, { unit: 'ifg', startAt: pr.resumed, quiet: bool(p, 'quiet') });
     bar.update(pr.done);
   });
   (bar as ReturnType<typeof progressBar> | null)?.finish();
-  process.stdout.write(`${out}: ${m.settings.count} interferograms in ${m.shards.length} shards (${m.settings.classes.join(', ')}; terrain ${m.settings.dem.kind})\n`);
+  const made = m.shards.reduce((a, s) => a + s.count, 0);
+  process.stdout.write(`${out}: ${m.part ? `part ${m.part.k}/${m.part.n}, ${made} of ` : ''}${m.settings.count} interferograms in ${m.shards.length} shards (${m.settings.classes.join(', ')}; terrain ${m.settings.dem.kind})` +
+    `${m.part ? '; caldera merge joins the parts' : ''}\n`);
   return 0;
 }
 

@@ -44,6 +44,8 @@ export interface Manifest {
   readonly settings: DatasetSettings;
   readonly shards: ShardInfo[];
   readonly complete: boolean;
+  /** A part made by an array job (`synth --shard K/N`): which one; absent for a whole dataset. */
+  readonly part?: { readonly k: number; readonly n: number };
 }
 
 export interface DatasetSettings {
@@ -188,6 +190,12 @@ export function validateManifest(raw: unknown, file: string): Manifest {
   if (m.createdBy !== undefined) f.string(m.createdBy, 'createdBy');
   if (typeof m.complete !== 'boolean') f.fail('complete', 'true or false', m.complete);
   const settings = validateSettings(f, m.settings);
+  if (m.part !== undefined) {
+    const p = f.object(m.part, 'part');
+    const n = f.int(p.n, 'part.n', 1);
+    const k = f.int(p.k, 'part.k', 0);
+    if (k >= n) f.fail('part.k', `below part.n (${n})`, k);
+  }
   const shards = f.array(m.shards, 'shards');
   const files = new Map<string, number>();
   const ranges: { start: number; end: number; k: number }[] = [];

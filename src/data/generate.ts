@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
+import { shardRange, shardText, type Shard } from '../core/shard.js';
 import { ensureWritableDir } from '../io/atomic.js';
 import { cleanStaleTemps, lockDir } from '../io/run-dir.js';
 import { DEFAULT_SCENE_CONFIG, generateScene, type Scene, type SceneConfig, type TerrainProvider } from '../synth/scene.js';
@@ -29,6 +30,14 @@ export interface SynthOptions {
   readonly workers: number;
   readonly shardSize?: number;
   readonly scene?: Partial<SceneConfig>;
+  /**
+   * Array jobs: make only shard K of N, a contiguous block of the dataset's shard files. The folder
+   * is a part (its manifest says which); `caldera merge` joins the N parts into the dataset one
+   * run makes, file for file.
+   */
+  readonly shard?: Shard;
+  /** Run even one worker on a worker thread, leaving this thread free (a queue worker renews its job locks on it). */
+  readonly offThread?: boolean;
 }
 
 export interface SynthProgress {
@@ -120,6 +129,8 @@ async function synthesiseLocked(o: SynthOptions, onProgress: (p: SynthProgress) 
     scene: { ...cfg },
   };
   const nShards = Math.ceil(o.count / shardSize);
+  const part = o.shard ? { k: o.shard.k, n: o.shard.n } : undefined;
+  const mine = shardRange(nShards, part);
   let shards: ShardInfo[] = [];
   // Complete shards only (a shard is complete when its .npz exists); a lone sidecar is rewritten.
   const hasShardFiles = (): boolean => fs.readdirSync(o.outDir).some((f) => /^shard-.*\.npz$/.test(f));
@@ -127,6 +138,11 @@ async function synthesiseLocked(o: SynthOptions, onProgress: (p: SynthProgress) 
     const old = readManifest(o.outDir);
     shards = old.shards.filter((s) => fs.existsSync(path.join(o.outDir, s.file)));
     const diffs = settingsDifferences(old.settings, settings);
+    if (JSON.stringify(old.part ?? null) !== JSON.stringify(part ?? null) && (shards.length > 0 || hasShardFiles())) {
+      const what = (s: Shard | undefined): string => (s ? `part ${shardText(s)} of a dataset` : 'a whole dataset');
+      throw new InputError(`${o.outDir} holds ${what(old.part)}, this run makes ${what(part)}; ` +
+        `rerun with ${old.part ? `shard ${shardText(old.part)}` : 'no shard'}, or join parts with caldera merge into another folder`);
+    }
     if (diffs.length > 0) {
       // A manifest without a single written shard (a run that failed before its first shard was
       // done, e.g. on a bad DEM) holds nothing: a rerun with corrected settings replaces it.
@@ -141,22 +157,24 @@ async function synthesiseLocked(o: SynthOptions, onProgress: (p: SynthProgress) 
     throw new InputError(`${o.outDir} has shard files but no manifest.json; choose another output folder or empty it`);
   }
   const have = new Set(shards.map((s) => s.file));
-  const todo = Array.from({ length: nShards }, (_, k) => k).filter((k) => !have.has(shardFileName(k)));
+  const todo = Array.from({ length: mine.end - mine.start }, (_, j) => mine.start + j).filter((k) => !have.has(shardFileName(k)));
   const resumed = shards.reduce((a, s) => a + s.count, 0);
+  // Scenes of this run (a part makes a block of them).
+  const total = Math.min(o.count, mine.end * shardSize) - Math.min(o.count, mine.start * shardSize);
   const save = (complete: boolean): void => {
     shards.sort((a, b) => a.start - b.start);
-    writeManifest(o.outDir, { format: DATASET_FORMAT, createdBy: 'caldera synth', settings, shards, complete });
+    writeManifest(o.outDir, { format: DATASET_FORMAT, createdBy: 'caldera synth', settings, shards, complete, ...(part ? { part } : {}) });
   };
   // The manifest is written once a shard exists (or is already there): a run that fails before
   // its first shard (a bad DEM, bad settings) leaves nothing that would block a corrected rerun.
   if (shards.length > 0) save(todo.length === 0);
   let done = resumed;
-  onProgress({ done, total: o.count, resumed });
-  const tick = (): void => { done++; onProgress({ done, total: o.count, resumed }); };
+  onProgress({ done, total, resumed });
+  const tick = (): void => { done++; onProgress({ done, total, resumed }); };
   const finished = (info: ShardInfo): void => { shards.push(info); save(false); };
 
   const nWorkers = Math.min(o.workers, todo.length);
-  if (nWorkers <= 1) {
+  if (todo.length === 0 || (nWorkers <= 1 && !o.offThread)) {
     for (const k of todo) {
       finished(makeShard(o.outDir, settings, cfg, terrain.provider, k, tick));
       await new Promise((r) => setImmediate(r));

@@ -14,6 +14,7 @@ import type { Detector, ModelOutput } from '../scan/detector.js';
 import { windowInput } from '../scan/scan.js';
 import * as path from 'node:path';
 import { InputError } from '../core/errors.js';
+import { shardSlice, type Shard } from '../core/shard.js';
 import { writeFileAtomicSync } from '../io/atomic.js';
 import { writePng } from '../io/png.js';
 import type { Hdf5Options } from '../io/hdf5.js';
@@ -37,6 +38,11 @@ export interface MonitorOptions {
   readonly onProgress?: (done: number, total: number) => void;
   /** Seconds between state saves (default 20). */
   readonly saveEverySeconds?: number;
+  /**
+   * Array jobs: watch only shard K of N, a contiguous block of the targets (volcanoes, points,
+   * stacks) in the order the sources list them; `caldera merge` joins the parts' states.
+   */
+  readonly shard?: Shard;
 }
 
 export interface MonitorRun {
@@ -84,6 +90,8 @@ export async function runMonitor(sources: readonly MonitorSource[], o: MonitorOp
   const notes: string[] = [];
   const ctx: SourceContext = { sizeKm, size, baseline, stateDir: stateDir(o.outDir), onProblem: (m) => notes.push(m) };
 
+  // This shard's targets: a block of all targets in source order.
+  const ours = new Set(shardSlice([...new Set(sources.flatMap((s) => s.targets.map((t) => t.name)))], o.shard));
   // What each source has to do: inputs not in the state and not offered by an earlier source.
   const claimed = new Map<string, Set<string>>();
   const plans: { source: MonitorSource; wanted: Map<string, Set<string>> }[] = [];
@@ -92,6 +100,7 @@ export async function runMonitor(sources: readonly MonitorSource[], o: MonitorOp
     notes.push(...source.notes);
     const wanted = new Map<string, Set<string>>();
     for (const t of source.targets) {
+      if (!ours.has(t.name)) continue;
       const ts = (state.targets[t.name] ??= { point: t.point, sources: [], rows: [] });
       if (!ts.sources.includes(source.label)) ts.sources.push(source.label);
       const done = processedKeys(state, t.name);
@@ -179,10 +188,22 @@ export async function monitor(job: MonitorJob): Promise<MonitorReport> {
   const sources = await openSources(job.paths, job.targets, {
     ...(job.minCoherence !== undefined ? { minCoherence: job.minCoherence } : {}), ...(job.hdf5 ? { hdf5: job.hdf5 } : {}),
   });
+  const run = await runMonitor(sources, job);
+  return { run, ...reportMonitor(job, sources, run.state, run.notes) };
+}
+
+/** What a monitoring report needs besides the state: where, the alert rule, pictures, scoring. */
+export type ReportOptions = Pick<MonitorJob, 'outDir' | 'rule' | 'png' | 'maxPngs' | 'maxDelay'>;
+
+/**
+ * Alerts, the timeline files and (for synthetic stacks) the score, from a state: the end of every
+ * run, and of `caldera merge` over the states of array-job parts.
+ */
+export function reportMonitor(job: ReportOptions, sources: readonly MonitorSource[], state: MonitorState, notes: readonly string[]): Omit<MonitorReport, 'run'> {
+  validateRule(job.rule);
   const truths = new Map<string, MonitorTarget['truth']>();
   for (const s of sources) for (const t of s.targets) if (t.truth) truths.set(t.name, t.truth);
-  const run = await runMonitor(sources, job);
-  const res = results(run.state, job.rule, truths);
+  const res = results(state, job.rule, truths);
   let score: ScoreSummary | null = null;
   const scoreFiles: string[] = [];
   if (truths.size) {
@@ -197,11 +218,11 @@ export async function monitor(job: MonitorJob): Promise<MonitorReport> {
     scoreFiles.push(f, md, png);
   }
   const stackSources = sources.filter((s) => s.stack);
-  const written = writeOutputs(job.outDir, run.state, res, job.rule, { notes: run.notes }, {
+  const written = writeOutputs(job.outDir, state, res, job.rule, { notes }, {
     png: job.png ?? true, ...(job.maxPngs !== undefined ? { maxPngs: job.maxPngs } : {}),
     ...(stackSources.length ? { stackOf: (name: string) => { for (const s of stackSources) { const st = s.stack!(name); if (st) return st; } return null; } } : {}),
   });
-  return { run, results: res, written, score, scoreFiles };
+  return { results: res, written, score, scoreFiles };
 }
 
 function validateRule(rule: AlertRule): void {

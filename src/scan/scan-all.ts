@@ -3,6 +3,7 @@
  * system's (`io/licsar.ts`); the loop over products (read, mask, scan, report failures) is
  * `scanFound` in scan.ts, which the web page runs on dropped files.
  */
+import { shardSlice } from '../core/shard.js';
 import { discoverProducts, readProduct } from '../io/licsar.js';
 import type { Detector } from './forward.js';
 import { scanFound, type ScanAllOptions, type ScanAllResult } from './scan.js';
@@ -10,10 +11,15 @@ import { scanFound, type ScanAllOptions, type ScanAllResult } from './scan.js';
 /**
  * Find every product under `paths`, read, mask (the .cc file, and the phase-derived coherence per
  * `phaseCoherence`) and scan each; a bad product is reported and skipped. Products are read one
- * at a time, so memory stays bounded on a folder of hundreds.
+ * at a time, so memory stays bounded on a folder of hundreds. `shard` K/N: only a block of the
+ * products (array jobs).
  */
 export async function scanAll(paths: readonly string[], model: Detector, opts: ScanAllOptions = {}): Promise<ScanAllResult> {
   const found = opts.found ?? discoverProducts(paths, opts.discover);
-  const result = await scanFound(found, readProduct, model, opts);
+  // Array jobs: shard K of N scans its block of the products; shard 0 alone reports the problems.
+  const mine = opts.shard
+    ? { products: shardSlice(found.products, opts.shard), problems: opts.shard.k === 0 ? found.problems : [] }
+    : found;
+  const result = await scanFound(mine, readProduct, model, opts);
   return { ...result, ignored: found.ignored };
 }

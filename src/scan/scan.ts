@@ -22,6 +22,7 @@
  * fake model and the CLI plugs in the trained one.
  */
 import { InputError, isInputError } from '../core/errors.js';
+import type { Shard } from '../core/shard.js';
 import type { Discovery, DiscoverOptions, Product, ProductFiles, ReadProductOptions } from '../io/product.js';
 import { makeChannels, type ChannelFormat } from '../data/channels.js';
 import { applyPhaseCoherence, type PhaseCoherenceMode, type PhaseCoherenceOptions } from '../data/coherence-mask.js';
@@ -378,6 +379,11 @@ export interface ScanAllOptions {
   readonly onFailure?: (f: ScanFailure) => void;
   /** Progress over products (and over windows within a product). */
   readonly onProgress?: (productsDone: number, products: number, windowsDone: number, windows: number) => void;
+  /**
+   * Array jobs (`scanAll`, scan-all.ts): scan only shard K of N, a contiguous block of the products
+   * found (in their order); problems found while looking for products are reported by shard 0 alone.
+   */
+  readonly shard?: Shard;
 }
 
 export interface ScanAllResult {

@@ -15,6 +15,8 @@ export interface ScanOutputs {
   readonly jsonl: string;
   readonly geojson: string;
   readonly pngs: string[];
+  /** The pictures in scene order with their products (merging array-job parts names them as one run would). */
+  readonly pictures: { product: string; file: string }[];
   readonly records: number;
   readonly boxes: number;
 }
@@ -59,7 +61,7 @@ export class ScanWriter {
   readonly geojson: string;
   private readonly tmpJsonl: string;
   private readonly features: GeoJsonFeature[] = [];
-  private readonly pictures: { tmp: string; file: string }[] = [];
+  private readonly pictures: { tmp: string; file: string; product: string }[] = [];
   private readonly used = new Set<string>();
   private readonly lock: DirLock;
   private records = 0;
@@ -93,7 +95,7 @@ export class ScanWriter {
     const file = path.join(this.dir, `${name}.png`);
     const tmp = tempOf(file);
     fs.writeFileSync(tmp, encodePng(scanFigure(s, this.figure)), { flag: 'wx' });
-    this.pictures.push({ tmp, file });
+    this.pictures.push({ tmp, file, product: s.product.id });
   }
 
   finish(): ScanOutputs {
@@ -118,7 +120,8 @@ export class ScanWriter {
     } finally {
       this.cleanup();
     }
-    return { jsonl: this.jsonl, geojson: this.geojson, pngs: this.pictures.map((p) => p.file), records: this.records, boxes: this.features.length };
+    return { jsonl: this.jsonl, geojson: this.geojson, pngs: this.pictures.map((p) => p.file),
+      pictures: this.pictures.map((p) => ({ product: p.product, file: path.basename(p.file) })), records: this.records, boxes: this.features.length };
   }
 
   /** Drop everything written so far (the previous results in `dir` stay as they were). */

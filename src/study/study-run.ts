@@ -11,6 +11,7 @@ import { Rng } from '../core/rng.js';
 import { channelCount, type ChannelFormat } from '../data/channels.js';
 import { toExample, type Example } from '../data/inputs.js';
 import { InputError, isInputError } from '../core/errors.js';
+import { shardSlice, type Shard } from '../core/shard.js';
 import { initBackend } from '../engine/backend.js';
 import { DatasetReader } from '../data/feeder.js';
 import { saveTransferModel, transferTrain } from './transfer.js';
@@ -189,14 +190,22 @@ export type StudyCommon = Omit<RunSpec, 'outDir' | 'format' | 'seed'>;
 /** Progress of a study: where it starts (runs already done), then after every run event. */
 export type StudyEvent = { type: 'start'; done: number; total: number } | { type: 'progress'; done: number; total: number; active: string[] };
 
+/** The runs (names) of a plan that shard `shard` makes: a block of them, seed by seed, formats in order (all without a shard). */
+export function shardRuns(plan: Pick<StudyPlan, 'formats' | 'seeds'>, shard?: Shard): string[] {
+  return shardSlice(plan.seeds.flatMap((seed) => plan.formats.map((format) => runName(format, seed))), shard);
+}
+
 /**
  * Run every pending run of `plan` (a resumed study skips finished ones), `jobs` at a time, each on
  * its own worker thread; the report is rewritten after every finished run. Failed runs are
- * returned, not thrown: the others go on.
+ * returned, not thrown: the others go on. `shard` (array jobs) takes a contiguous block of the
+ * plan's runs (seed by seed, formats in order); N shards writing into one folder make every run once,
+ * and a last call without a shard, every run done, writes the whole report.
  */
-export async function runStudy(plan: StudyPlan, common: StudyCommon, jobs: number, onEvent: (e: StudyEvent) => void = () => {}): Promise<{ failures: string[] }> {
-  const todo = pendingRuns(plan);
-  const total = plan.formats.length * plan.seeds.length;
+export async function runStudy(plan: StudyPlan, common: StudyCommon, jobs: number, onEvent: (e: StudyEvent) => void = () => {}, shard?: Shard): Promise<{ failures: string[] }> {
+  const mine = shardRuns(plan, shard);
+  const todo = pendingRuns(plan).filter((r) => mine.includes(runName(r.format, r.seed)));
+  const total = mine.length;
   let done = total - todo.length;
   onEvent({ type: 'start', done, total });
   const failures: string[] = [];

@@ -86,3 +86,22 @@ export function thresholdModel(opts: { background: number; threshold?: number; m
   };
   return { run, format: 'www', size, name: 'threshold test model', batchSize: 8, calls };
 }
+
+/**
+ * A fake product written as LiCSAR GeoTIFFs (`DIR/NAME.geo.unw.tif` and `.geo.cc.tif`); `shift`
+ * moves its two phase bumps, so that products differ.
+ */
+export async function writeProductFiles(dir: string, name: string, o: { width?: number; height?: number; shift?: number } = {}): Promise<string[]> {
+  const { writeGeoTiff } = await import('../../src/io/geotiff.js');
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const d = o.shift ?? 0;
+  const phase = (lon: number, lat: number): number => 0.5 + bump(-72.75 + d, -41.2, 2.5, 2)(lon, lat) + bump(-72.33 - d, -41.25, 2, 2)(lon, lat);
+  const p = fakeProduct({ width: o.width ?? 400, height: o.height ?? 300, dLon: 0.002, dLat: -0.0015, phase });
+  const geo = { west: p.geo.west, north: p.geo.north, dLon: p.geo.dLon, dLat: p.geo.dLat };
+  fs.mkdirSync(dir, { recursive: true });
+  const unw = path.join(dir, `${name}.geo.unw.tif`), cc = path.join(dir, `${name}.geo.cc.tif`);
+  await writeGeoTiff(unw, { width: p.width, height: p.height, data: p.unwrappedRad! }, geo, { compression: 'deflate' });
+  await writeGeoTiff(cc, { width: p.width, height: p.height, data: p.coherence!.map((c) => c * 255) }, geo, { dtype: 'uint8' });
+  return [unw, cc];
+}

@@ -13,7 +13,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../.
 const SRC = path.join(ROOT, 'src');
 
 /** Bottom to top: a folder may import from the folders before it, never after. */
-const LAYERS = ['core', 'physics', 'io', 'synth', 'data', 'engine', 'scan', 'evaluate', 'web', 'monitor', 'train', 'study', 'cli'];
+const LAYERS = ['core', 'physics', 'io', 'synth', 'data', 'engine', 'scan', 'evaluate', 'web', 'monitor', 'train', 'study', 'queue', 'cli'];
 
 function tsFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
