@@ -359,7 +359,7 @@ export function reportMarkdown(s: SensitivitySummary, info: RunInfo, figures: re
     '(the network has one class, `sill`, for sills and Mogi sources). Each draw is then rendered at every level of its sweep (paired): the ' +
     'deformation rescaled to the peak |LOS| (over the crop), plus a fresh atmosphere (Kolmogorov turbulence and the topography-correlated delay, ' +
     'as the generator draws them) scaled to the level\'s standard deviation over coherent land. No SNR acceptance test is applied.');
-  L.push(`- **Levels**: peak ${plan.peaksCm.join(', ')} cm; atmosphere ${plan.atmospheresCm.join(', ')} cm rms (0 = calm; ${a0} cm = typical; the generator's own atmosphere, which the model was trained on, has a median of about 0.7 cm rms, 10–90 % 0.45–1.2 cm, over a 20 km scene); ` +
+  L.push(`- **Levels**: peak ${plan.peaksCm.join(', ')} cm; atmosphere ${plan.atmospheresCm.join(', ')} cm rms (0 = calm; ${a0} cm = typical; over a 20 km scene the generator's default atmosphere has a median of about 0.7 cm rms, 10–90 % about 0.45–1.1 cm, and its \`domain: 'randomised'\` scenes reach about 1.6 cm at the 90th percentile and 2 cm at the 97th); ` +
     `masks ${plan.masks.map((m) => (m === 'natural' ? 'natural (the generator\'s: incoherence above a 0.7–0.8 threshold, and water)' : `${Math.round(m * 100)} % masked (water plus the least coherent land)`)).join(', ')}; ` +
     `sizes ${plan.sizes.join(', ')} (standard: SyInterferoPy's ranges; small: 1–3 km footprints; broad: more than half the scene).`);
   L.push('- **Score**: detection = the predicted class is the true one (`dyke`, or `sill` for sills and Mogi sources) **and** the predicted box centre lies inside the true box ' +
@@ -431,7 +431,7 @@ export function reportMarkdown(s: SensitivitySummary, info: RunInfo, figures: re
   L.push('## Caveats', '');
   L.push('- Everything here is synthetic: the scenes come from the generator the model was trained on (unseen draws). ' +
     'Real interferograms add unwrapping errors, stronger and stratified atmospheres, orbital ramps and decorrelation the generator does not have, so real-data thresholds will be higher.');
-  L.push('- The training scenes all had peak |LOS| between 5 and 25 cm and SNR ≥ 2; smaller signals are outside what the model was shown.');
+  L.push('- The generator makes its training scenes with peak |LOS| between 5 and 25 cm and SNR ≥ 2 (its defaults); smaller signals are outside what a model trained on them was shown.');
   L.push('- "Peak" is the maximum |LOS| of the deformation over the crop; part of it can be masked.');
   L.push('');
   return L.join('\n');
