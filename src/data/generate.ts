@@ -6,7 +6,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { Rng } from '../core/rng.js';
 import { InputError } from '../core/errors.js';
 import { shardRange, shardText, type Shard } from '../core/shard.js';
@@ -20,6 +19,7 @@ import {
   type DatasetSettings, type Manifest, type ShardInfo,
 } from './dataset.js';
 import { buildTerrain, type TerrainSpec } from './terrain-source.js';
+import { runTaskWorkers } from './worker-pool.js';
 
 export interface SynthOptions {
   readonly outDir: string;
@@ -196,34 +196,8 @@ export interface WorkerInit {
 export type WorkerMessage = { type: 'ready' } | { type: 'sample' } | { type: 'shard'; info: ShardInfo } | { type: 'error'; message: string; input: boolean };
 
 function runWorkers(n: number, todo: number[], init: WorkerInit, tick: () => void, finished: (s: ShardInfo) => void): Promise<void> {
-  const queue = [...todo];
-  const url = new URL('./generate-worker.js', import.meta.url);
-  return new Promise((resolve, reject) => {
-    let alive = n;
-    let failed = false;
-    const workers: Worker[] = [];
-    const fail = (e: Error): void => {
-      if (failed) return;
-      failed = true;
-      for (const w of workers) void w.terminate();
-      reject(e);
-    };
-    for (let j = 0; j < n; j++) {
-      const w = new Worker(url, { workerData: init });
-      workers.push(w);
-      const next = (): void => {
-        const k = queue.shift();
-        if (k === undefined) void w.terminate();
-        else w.postMessage(k);
-      };
-      w.on('message', (m: WorkerMessage) => {
-        if (m.type === 'sample') tick();
-        else if (m.type === 'shard') { finished(m.info); next(); }
-        else if (m.type === 'error') fail(m.input ? new InputError(m.message) : new Error(m.message));
-      });
-      w.on('error', fail);
-      w.on('exit', () => { if (--alive === 0 && !failed) resolve(); });
-      next();
-    }
+  return runTaskWorkers<number, WorkerMessage>(new URL('./generate-worker.js', import.meta.url), n, todo, init, (m, next) => {
+    if (m.type === 'sample') tick();
+    else if (m.type === 'shard') { finished(m.info); next(); }
   });
 }

@@ -15,7 +15,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { Rng } from '../core/rng.js';
 import { argmax } from '../core/arrays.js';
 import { CLASS_NAMES } from '../core/classes.js';
@@ -30,6 +29,7 @@ import { buildTerrain, regionSize, type TerrainSpec } from '../data/terrain-sour
 import { proceduralTerrain } from '../synth/terrains.js';
 import type { Detector, EngineName } from '../scan/detector.js';
 import { makeDraw, maskKey, renderDraw, STUDY_CLASSES, type MaskLevel, type StudyClass } from './sensitivity-scene.js';
+import { runTaskWorkers } from '../data/worker-pool.js';
 
 export const SENSITIVITY_FORMAT = 'caldera-sensitivity-1';
 
@@ -333,33 +333,8 @@ export type SensitivityWorkerMessage =
   | { type: 'ready' } | { type: 'draw'; scenes: number } | { type: 'block' } | { type: 'error'; message: string; input: boolean };
 
 function runWorkers(n: number, todo: [number, number][], init: SensitivityWorkerInit, tick: (scenes: number) => void): Promise<void> {
-  const queue = [...todo];
-  const url = new URL('./sensitivity-worker.js', import.meta.url);
-  return new Promise((resolve, reject) => {
-    let alive = n;
-    let failed = false;
-    const workers: Worker[] = [];
-    const fail = (e: Error): void => {
-      if (failed) return;
-      failed = true;
-      for (const w of workers) void w.terminate();
-      reject(e);
-    };
-    for (let j = 0; j < n; j++) {
-      const w = new Worker(url, { workerData: init });
-      workers.push(w);
-      const next = (): void => {
-        const t = queue.shift();
-        if (t === undefined) void w.terminate();
-        else w.postMessage(t);
-      };
-      w.on('message', (m: SensitivityWorkerMessage) => {
-        if (m.type === 'ready' || m.type === 'block') next();
-        else if (m.type === 'draw') tick(m.scenes);
-        else if (m.type === 'error') fail(m.input ? new InputError(m.message) : new Error(m.message));
-      });
-      w.on('error', fail);
-      w.on('exit', () => { if (--alive === 0 && !failed) resolve(); });
-    }
-  });
+  return runTaskWorkers<[number, number], SensitivityWorkerMessage>(new URL('./sensitivity-worker.js', import.meta.url), n, todo, init, (m, next) => {
+    if (m.type === 'ready' || m.type === 'block') next();
+    else if (m.type === 'draw') tick(m.scenes);
+  }, { waitForReady: true });
 }
