@@ -83,61 +83,48 @@ export function archOfModel(model: tfTypes.LayersModel): { arch: ArchSpec; heigh
   };
 }
 
-/** tfjs layout → internal layout. */
-export function toInternal(p: ParamInfo, data: Float32Array): Float32Array {
+/**
+ * Where each value of a parameter in tfjs layout goes in the internal layout: index k of the
+ * tfjs array is index map[k] of the internal one (null: the same layout). One permutation serves
+ * both directions.
+ */
+function layoutMap(p: ParamInfo): Int32Array | null {
   const l = p.layout;
-  if (l.kind === 'same') return Float32Array.from(data);
-  const out = new Float32Array(data.length);
-  if (l.kind === 'conv') {
+  if (l.kind === 'same') return null;
+  const map = new Int32Array(p.tfjsShape.reduce((a, v) => a * v, 1));
+  if (l.kind === 'conv' || l.kind === 'conv-ohwi') {
     const [kh, kw, ci, co] = p.tfjsShape as [number, number, number, number];
     for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) {
       const src = ((i * kw + j) * ci + c) * co;
-      for (let o = 0; o < co; o++) out[((o * ci + c) * kh + i) * kw + j] = data[src + o]!;
+      for (let o = 0; o < co; o++) {
+        map[src + o] = l.kind === 'conv' ? ((o * ci + c) * kh + i) * kw + j : ((o * kh + i) * kw + j) * ci + c;
+      }
     }
-    return out;
-  }
-  if (l.kind === 'conv-ohwi') {
-    const [kh, kw, ci, co] = p.tfjsShape as [number, number, number, number];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) {
-      const src = ((i * kw + j) * ci + c) * co;
-      for (let o = 0; o < co; o++) out[((o * kh + i) * kw + j) * ci + c] = data[src + o]!;
-    }
-    return out;
+    return map;
   }
   const U = p.tfjsShape[1]!;
   for (let hh = 0; hh < l.h; hh++) for (let ww = 0; ww < l.w; ww++) for (let c = 0; c < l.c; c++) {
     const rt = (hh * l.w + ww) * l.c + c, ri = (c * l.h + hh) * l.w + ww;
-    out.set(data.subarray(rt * U, rt * U + U), ri * U);
+    for (let u = 0; u < U; u++) map[rt * U + u] = ri * U + u;
   }
+  return map;
+}
+
+/** tfjs layout → internal layout. */
+export function toInternal(p: ParamInfo, data: Float32Array): Float32Array {
+  const map = layoutMap(p);
+  if (!map) return Float32Array.from(data);
+  const out = new Float32Array(data.length);
+  for (let k = 0; k < map.length; k++) out[map[k]!] = data[k]!;
   return out;
 }
 
 /** Internal layout → tfjs layout. */
 export function toTfjs(p: ParamInfo, data: Float32Array): Float32Array {
-  const l = p.layout;
-  if (l.kind === 'same') return Float32Array.from(data);
+  const map = layoutMap(p);
+  if (!map) return Float32Array.from(data);
   const out = new Float32Array(data.length);
-  if (l.kind === 'conv') {
-    const [kh, kw, ci, co] = p.tfjsShape as [number, number, number, number];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) {
-      const dst = ((i * kw + j) * ci + c) * co;
-      for (let o = 0; o < co; o++) out[dst + o] = data[((o * ci + c) * kh + i) * kw + j]!;
-    }
-    return out;
-  }
-  if (l.kind === 'conv-ohwi') {
-    const [kh, kw, ci, co] = p.tfjsShape as [number, number, number, number];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) for (let c = 0; c < ci; c++) {
-      const dst = ((i * kw + j) * ci + c) * co;
-      for (let o = 0; o < co; o++) out[dst + o] = data[((o * kh + i) * kw + j) * ci + c]!;
-    }
-    return out;
-  }
-  const U = p.tfjsShape[1]!;
-  for (let hh = 0; hh < l.h; hh++) for (let ww = 0; ww < l.w; ww++) for (let c = 0; c < l.c; c++) {
-    const rt = (hh * l.w + ww) * l.c + c, ri = (c * l.h + hh) * l.w + ww;
-    out.set(data.subarray(ri * U, ri * U + U), rt * U);
-  }
+  for (let k = 0; k < map.length; k++) out[k] = data[map[k]!]!;
   return out;
 }
 
