@@ -142,7 +142,7 @@ export interface LongWavelengthOptions {
    * power is at wavelengths longer than the crop (smooth gradients and bends, as real APS).
    */
   readonly kind?: 'ramp' | 'quadratic' | 'screen';
-  /** 'screen': side of the simulated area in crop sizes (default 4). */
+  /** 'screen': side of the simulated area in crop sizes, >= 1.1 (default 4). */
   readonly extent?: number;
 }
 
@@ -155,7 +155,8 @@ export function longWavelengthAtmosphere(rng: Rng, o: LongWavelengthOptions, cac
   const kind = o.kind ?? 'screen';
   if (kind !== 'screen') return orbitalRamp(rng, { width, height, maxAbsM: o.maxAbsM, quadratic: kind === 'quadratic' });
   const extent = o.extent ?? 4;
-  if (!(extent >= 1)) throw new InputError(`extent must be >= 1, got ${extent}`);
+  // The crop's cells plus one for the bilinear step must fit in the coarse grid.
+  if (!(extent >= 1.1)) throw new InputError(`extent must be >= 1.1, got ${extent}`);
   const side = Math.max(width, height) * o.spacingM * extent;
   const coarseM = side / COARSE;
   // No upper wavelength cut: the point is the long wavelengths.
@@ -202,6 +203,12 @@ export interface ArtefactConfig {
   readonly looks?: number;
   /** Long-wavelength atmosphere max |value| range, metres (default [0, 0.04]; [0, 0] = off). */
   readonly longWavelengthM?: readonly [number, number];
+  /**
+   * Range of the long-wavelength screen's `extent` (area in crop sizes), drawn per scene; absent =
+   * 4 and no draw (the same scenes for a seed as before). Smaller extents put more of the power at
+   * the crop's own scale: broad bowls and saddles across the window, as strong weather fronts give.
+   */
+  readonly longWavelengthExtent?: readonly [number, number];
 }
 
 export interface ArtefactResult {
@@ -233,7 +240,11 @@ export function addArtefacts(rng: Rng, s: { readonly width: number; readonly hei
   }
   const [lo, hi] = cfg.longWavelengthM ?? [0, 0.04];
   if (hi > 0) {
-    const lw = longWavelengthAtmosphere(rng, { width, height, spacingM: s.spacingM, maxAbsM: rng.uniform(lo, hi) }, cache);
+    const maxAbsM = rng.uniform(lo, hi);
+    const ex = cfg.longWavelengthExtent;
+    if (ex && !(ex[0] >= 1.1 && ex[1] >= ex[0])) throw new InputError(`longWavelengthExtent must be 1.1 <= min <= max, got [${ex.join(', ')}]`);
+    const extent = ex ? rng.uniform(ex[0], ex[1]) : 4;
+    const lw = longWavelengthAtmosphere(rng, { width, height, spacingM: s.spacingM, maxAbsM, extent }, cache);
     for (let i = 0; i < out.length; i++) out[i] = out[i]! + lw.data[i]!;
   }
   return { losM: out, cycles };

@@ -18,6 +18,7 @@ import { InputError } from '../core/errors.js';
 import { readNpz, writeNpz } from '../io/npz.js';
 import { prefetch, type BatchData, type BatchRequest, type Feeder } from '../data/feeder.js';
 import type { ChannelFormat } from '../data/channels.js';
+import type { BatchMixer } from '../data/real-mix.js';
 
 export const POOL_DIR = 'pool';
 const CHUNK = 1000;
@@ -163,5 +164,17 @@ function quantise(b: BatchData, out: Int8Array, offset: number): void {
   for (let i = 0; i < b.x.length; i++) {
     const v = Math.max(-1, Math.min(1, b.x[i]!));
     out[offset + i] = Math.round(v * 127);
+  }
+}
+
+/**
+ * Pool batches for `requests`, made just in time (cheap: int8 → float32 with a symmetry), with
+ * real examples swapped in by `mix` (data/real-mix.ts; freshly augmented each epoch, since the
+ * requests' augmentation seed changes per epoch).
+ */
+export function* poolBatches(pool: ExamplePool, requests: readonly BatchRequest[], format: ChannelFormat, mix: BatchMixer | null = null): Generator<BatchData> {
+  for (const r of requests) {
+    const b = pool.batch(r.indices, r.augmentSeed ?? 0, format);
+    yield mix ? mix(b, r) : b;
   }
 }

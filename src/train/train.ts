@@ -32,9 +32,9 @@ import { type ClassName } from '../core/classes.js';
 import { initBackend } from '../engine/backend.js';
 import { findCheckpoint, loadCheckpoint, saveCheckpoint, STATE_JSON } from '../engine/checkpoint.js';
 import { oneLine, readInputTextSync } from '../io/input-file.js';
-import type { RealMixSpec } from '../data/real-mix.js';
+import { realMixer, type RealMixSpec } from '../data/real-mix.js';
 import { Feeder, prefetch, type BatchData, type BatchRequest, type DataSource, type WeightedScene, type WeightedTerrain } from '../data/feeder.js';
-import { ExamplePool, POOL_DIR } from './pool.js';
+import { ExamplePool, POOL_DIR, poolBatches } from './pool.js';
 import { curvesFigure } from '../evaluate/figures.js';
 import { loadModel, saveModel } from '../engine/io-handler.js';
 import { boxReport, denormaliseBox, type ScoredSample } from '../evaluate/metrics.js';
@@ -426,7 +426,10 @@ async function trainLocked(tf: typeof tfTypes, o: TrainOptions, config: TrainCon
     } satisfies ModelMeta,
   });
 
-  const feeder = await Feeder.start({ source: dataSource, format: config.format, incoherentRandom: config.incoherentRandom, ...(config.real ? { real: config.real } : {}) }, o.workers ?? 1);
+  // With a pool, real examples are mixed into each epoch's pool batches (freshly augmented every
+  // time), not baked into the pool by the feeder: the pool holds synthetic scenes only.
+  const usesPool = src.kind === 'synthetic' && src.poolSize !== undefined;
+  const feeder = await Feeder.start({ source: dataSource, format: config.format, incoherentRandom: config.incoherentRandom, ...(config.real && !usesPool ? { real: config.real } : {}) }, o.workers ?? 1);
   try {
     if (loaded) {
       // Bring the exported model and the log in line with the checkpoint (a kill may have come between them).
@@ -444,6 +447,7 @@ async function trainLocked(tf: typeof tfTypes, o: TrainOptions, config: TrainCon
       ? await ExamplePool.build(feeder, { count: src.poolSize, seed: src.seed }, path.join(o.outDir, POOL_DIR), config.format,
         (done, total) => o.onEvent?.({ type: 'pool', done, total }))
       : null;
+    const poolMix = pool && config.real ? await realMixer(config.real, config.format, pool.size) : null;
 
     const startEpoch = state.epoch;
     const lastEpoch = o.stopAfterEpochs != null ? Math.min(config.epochs, startEpoch + o.stopAfterEpochs) : config.epochs;
@@ -465,7 +469,7 @@ async function trainLocked(tf: typeof tfTypes, o: TrainOptions, config: TrainCon
       const t0 = performance.now();
       let sumLoss = 0, sumCls = 0, sumBox = 0, correct = 0, seen = 0, steps = 0, lr = config.lr;
       let trainMs = 0;
-      const batches = pool ? poolBatches(pool, requests, config.format) : prefetch(feeder, requests, 4);
+      const batches = pool ? poolBatches(pool, requests, config.format, poolMix) : prefetch(feeder, requests, 4);
       for await (const b of batches) {
         const ts = performance.now();
         lr = learningRateAt(state.step, totalSteps, config.lr, config.lrSchedule, config.warmupSteps);
@@ -601,10 +605,6 @@ function trainStateProblem(s: unknown): string | null {
   return null;
 }
 
-/** Pool batches for `requests`, made just in time (cheap: int8 → float32 with a symmetry). */
-function* poolBatches(pool: ExamplePool, requests: readonly BatchRequest[], format: ChannelFormat): Generator<BatchData> {
-  for (const r of requests) yield pool.batch(r.indices, r.augmentSeed ?? 0, format);
-}
 
 /** The ONNX Runtime trainer, loaded only when used; a one-line InputError when ONNX Runtime cannot load here. */
 async function importOnnxTrainer(): Promise<typeof import('./onnx-trainer.js')> {

@@ -101,3 +101,21 @@ test('addArtefacts: pure, reproducible, and changes the scene', () => {
   assert.ok(los.every((v) => v === Math.fround(0.01)), 'input untouched');
   assert.ok(a.losM.some((v, i) => v !== los[i]));
 });
+
+test('long-wavelength extent range: window-scale bowls at small extents; absent = the scenes as before', () => {
+  // A screen over 1.2 crop sizes puts power at the crop's own scale: a quadratic surface explains less of it.
+  const meanR2 = (extent: number): number => {
+    const rng = new Rng(23);
+    let r2 = 0;
+    for (let k = 0; k < 12; k++) r2 += quadraticR2(longWavelengthAtmosphere(rng, { width: N, height: N, spacingM: 90, maxAbsM: 0.03, extent }).data, N);
+    return r2 / 12;
+  };
+  const wide = meanR2(4), tight = meanR2(1.2);
+  assert.ok(tight < wide - 0.1, `extent 1.2: R² ${tight.toFixed(2)}, extent 4: ${wide.toFixed(2)}`);
+  const coh = new Float32Array(N * N).fill(0.9);
+  const s = { width: N, height: N, spacingM: 90, losM: new Float32Array(N * N), coherence: coh };
+  const plain = addArtefacts(new Rng(9), s, { unwrappingChance: 0, decorrelation: false });
+  const one = addArtefacts(new Rng(9), s, { unwrappingChance: 0, decorrelation: false, longWavelengthExtent: [1.2, 1.2] });
+  assert.ok(one.losM.some((v, i) => v !== plain.losM[i]), 'a range changes the screen');
+  assert.throws(() => addArtefacts(new Rng(9), s, { longWavelengthExtent: [0.5, 2] }), /longWavelengthExtent must be 1.1 <= min <= max/);
+});

@@ -2,9 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DIHEDRAL, ExamplePool, applyDihedral, dihedralBox } from '../../src/train/pool.js';
+import { DIHEDRAL, ExamplePool, applyDihedral, dihedralBox, poolBatches } from '../../src/train/pool.js';
+import { addSample } from '../../src/data/real.js';
+import { realMixer } from '../../src/data/real-mix.js';
+import { bump, fakeProduct } from '../helpers/products.js';
 import { Feeder } from '../../src/data/feeder.js';
 import { withDir } from '../helpers/files.js';
+
+const V = { lon: -72.7, lat: -41.2 };
 
 test('the 8 symmetries of the square move a marked pixel and its box centre to the same place', () => {
   const n = 16, c = 2;
@@ -50,5 +55,19 @@ test('pool: made once through the feeder, saved, reloaded identically; batches a
     assert.deepEqual(sorted(x1.x.subarray(0, 224 * 224), 127), sorted(a.example(0), 1));
     // Labels follow the examples; `none` has no box.
     x1.classIndex.forEach((c, j) => assert.equal(x1.box[j * 5 + 4], c === 2 ? 0 : 1));
+
+    // Real examples (a labelled real `none` sample) are swapped into pool batches, newly augmented
+    // each epoch (another augmentation seed), never into validation requests.
+    const realDir = path.join(dir, 'real');
+    const p = fakeProduct({ id: 'f_20200101_20200113', width: 300, height: 300, dLon: 0.002, dLat: -0.0015, phase: (lon, lat) => 0.5 + bump(V.lon, V.lat, 2, 4)(lon, lat) });
+    await addSample(realDir, p, { className: 'none', volcano: { name: 'Test Peak', ...V } });
+    const mix = await realMixer({ dir: realDir, fraction: 1 }, 'w', a.size);
+    const reqs = [{ indices: [0, 1, 2], augmentSeed: 11 }, { indices: [0, 1, 2], augmentSeed: 12 }, { indices: [3, 4], augmentSeed: null }];
+    const [e1, e2, val] = [...poolBatches(a, reqs, 'w', mix)];
+    assert.deepEqual(e1!.terrain.map((t) => t.startsWith('real:')), [true, true, true]);
+    assert.deepEqual(Array.from(e1!.classIndex), [2, 2, 2]);
+    assert.ok(e1!.x.some((v, i) => v !== e2!.x[i]), 'a new augmentation each epoch');
+    assert.deepEqual(Array.from(val!.x), Array.from(a.batch([3, 4], 0, 'w').x), 'validation left alone');
+    assert.deepEqual([...poolBatches(a, reqs.slice(0, 1), 'w')][0]!.terrain, [], 'no mixer: the pool as it is');
   });
 });
