@@ -20,8 +20,10 @@
  * geocoded first (MintPy geocode.py; LiCSBAS geocodes by default).
  *
  * An opened file (`Hdf5Series`) reads one epoch (or a crop of it) at a time, so a cum.h5 of
- * hundreds of epochs never has to fit in memory. Every problem with the file is an `InputError`
- * naming it: not HDF5, truncated, no geocoding, missing or mis-shaped datasets, an unknown unit.
+ * hundreds of epochs never has to fit in memory (`monitor`). `scan` and `predict` read a file as one
+ * product (`readHdf5CBandProduct`: the displacement over its span as C-band phase). Every problem
+ * with the file is an `InputError` naming it: not HDF5, truncated, no geocoding, missing or
+ * mis-shaped datasets, an unknown unit.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,7 +31,7 @@ import { InputError } from '../core/errors.js';
 import { wrapPhase } from '../core/raster.js';
 import { C_BAND_WAVELENGTH_M, losToPhaseArray } from '../physics/units.js';
 import type { GeoReference } from './geotiff.js';
-import { MASK_NODATA, type Product, type ProductFiles } from './licsar.js';
+import { MASK_NODATA, minCoherenceOf, type Product, type ProductFiles } from './product.js';
 
 type H5 = typeof import('h5wasm/node');
 type H5File = import('h5wasm/node').File;
@@ -352,7 +354,7 @@ function describe(f: H5File, file: string, name: string, opts: Hdf5Options): Hdf
   if (opts.wavelengthM !== undefined) {
     wavelengthM = opts.wavelengthM;
     wavelengthFrom = 'option';
-    if (fileWl !== undefined && Math.abs(fileWl - wavelengthM) > 1e-4 * wavelengthM) notes.push(`${name}: WAVELENGTH ${fileWl} m in the file, ${wavelengthM} m used as asked`);
+    if (fileWl !== undefined && Math.abs(fileWl - wavelengthM) > 1e-4 * wavelengthM) notes.push(`${name}: WAVELENGTH ${fileWl} m in the file; its LOS displacement is converted to phase at ${wavelengthM} m`);
   } else if (fileWl !== undefined) {
     if (!(fileWl > 0.001 && fileWl < 1)) throw new InputError(`${name}: WAVELENGTH = ${fileWl}, not a radar wavelength in metres; give the wavelength as an option`);
     wavelengthM = fileWl;
@@ -407,16 +409,18 @@ export function hdf5ProductFiles(series: Pick<Hdf5Series, 'file'>, dates: readon
   const base = path.basename(series.file);
   return {
     id: id ?? `${base}/${dates[0].replace(/-/g, '')}_${dates[1].replace(/-/g, '')}`,
-    prefix: series.file, raster: series.file, dates: [dates[0], dates[1]], frame: null,
+    prefix: series.file, hdf5: series.file, dates: [dates[0], dates[1]], frame: null,
   };
 }
 
 /**
  * A product (as `io/licsar.ts` reads GeoTIFFs) from LOS metres on a grid: unwrapped phase by the
- * LiCSAR convention at `wavelengthM`, wrapped phase, NaN masked as no data.
+ * LiCSAR convention at `wavelengthM`, wrapped phase, NaN masked as no data. Every pixel no data:
+ * InputError, unless `allowEmpty` (a scan reports such a product as having no valid pixels).
  */
 export function productFromLos(
   losM: Float32Array, width: number, height: number, geo: GeoReference, files: ProductFiles, wavelengthM: number, notes: string[] = [],
+  opts: { readonly allowEmpty?: boolean } = {},
 ): Product {
   const n = width * height;
   if (losM.length !== n) throw new RangeError(`LOS has ${losM.length} values for ${width}x${height}`);
@@ -429,7 +433,7 @@ export function productFromLos(
     if (Number.isFinite(v)) wrapped[i] = wrapPhase(v);
     else { wrapped[i] = NaN; unwrapped[i] = NaN; mask[i] = MASK_NODATA; masked++; }
   }
-  if (masked === n) throw new InputError(`${files.id}: every pixel is no data`);
+  if (masked === n && !opts.allowEmpty) throw new InputError(`${files.id}: every pixel is no data`);
   return {
     id: files.id, files, width, height, geo, wrappedRad: wrapped, unwrappedRad: unwrapped, coherence: null, mask,
     maskedFraction: masked / n, minCoherence: 0, source: 'los-metres', notes,
@@ -445,7 +449,7 @@ export function cropGeo(geo: GeoReference, crop: PixelCrop): GeoReference {
  * The displacement between epochs i and j (LOS metres, epoch j minus epoch i) as a product, over
  * the whole grid or a crop. An epoch pair of a velocity is (0, 1).
  */
-export function seriesProduct(series: Hdf5Series, i: number, j: number, opts: { crop?: PixelCrop; id?: string } = {}): Product {
+export function seriesProduct(series: Hdf5Series, i: number, j: number, opts: { crop?: PixelCrop; id?: string; allowEmpty?: boolean } = {}): Product {
   const a = series.epochM(i, opts.crop);
   const b = series.epochM(j, opts.crop);
   const los = new Float32Array(b.length);
@@ -454,12 +458,15 @@ export function seriesProduct(series: Hdf5Series, i: number, j: number, opts: { 
     ? { col0: Math.max(0, opts.crop.col0), row0: Math.max(0, opts.crop.row0), col1: Math.min(series.width, opts.crop.col1), row1: Math.min(series.height, opts.crop.row1) }
     : { col0: 0, row0: 0, col1: series.width, row1: series.height };
   const dates: [string, string] = [series.dates[i]!, series.dates[j]!];
-  return productFromLos(los, c.col1 - c.col0, c.row1 - c.row0, cropGeo(series.geo, c), hdf5ProductFiles(series, dates, opts.id), series.wavelengthM, [...series.notes]);
+  return productFromLos(los, c.col1 - c.col0, c.row1 - c.row0, cropGeo(series.geo, c), hdf5ProductFiles(series, dates, opts.id), series.wavelengthM, [...series.notes],
+    opts.allowEmpty ? { allowEmpty: true } : {});
 }
 
 export interface ReadHdf5ProductOptions extends Hdf5Options {
   /** Two dates (ISO or YYYYMMDD) of a time series: the displacement from the first to the second. Default: first to last epoch. */
   readonly dates?: readonly [string, string];
+  /** Every pixel no data: a product entirely masked instead of an InputError. */
+  readonly allowEmpty?: boolean;
 }
 
 /**
@@ -479,10 +486,37 @@ export async function readHdf5Product(file: string, opts: ReadHdf5ProductOptions
       if (i < 0 || j < 0) throw new InputError(`${path.basename(file)}: has no epoch ${i < 0 ? want[0] : want[1]} (epochs ${s.dates[0]} .. ${s.dates[s.dates.length - 1]})`);
     }
     if (i === j) throw new InputError(`${path.basename(file)}: a displacement needs two different epochs (the file has ${s.dates.length})`);
-    return seriesProduct(s, i, j);
+    return seriesProduct(s, i, j, opts.allowEmpty ? { allowEmpty: true } : {});
   } finally {
     s.close();
   }
+}
+
+export interface CBandProductOptions {
+  /** The product's files as discovery named them (`io/licsar.ts`: its id and frame); the dates are the file's. */
+  readonly files?: ProductFiles;
+  /**
+   * Threshold of the coherence that will mask the product (default 0.3): HDF5 files carry no
+   * coherence, so `scan` masks them by coherence estimated from the phase (data/coherence-mask.ts).
+   */
+  readonly minCoherence?: number;
+  /** Every pixel no data: a product entirely masked instead of an InputError. */
+  readonly allowEmpty?: boolean;
+}
+
+/**
+ * An HDF5 file as the network takes it, for `scan` and `predict`: `readHdf5Product`'s displacement
+ * (a velocity over its span, a time series from its first to its last epoch) as C-band phase
+ * whatever the satellite's band (LOS displacement does not depend on the wavelength, and C band is
+ * what the network was trained on), with a note saying what was read.
+ */
+export async function readHdf5CBandProduct(file: string, opts: CBandProductOptions = {}): Promise<Product> {
+  const minCoherence = minCoherenceOf(opts);
+  const p = await readHdf5Product(file, { wavelengthM: C_BAND_WAVELENGTH_M, ...(opts.allowEmpty ? { allowEmpty: true } : {}) });
+  const dates = p.files.dates;
+  const files: ProductFiles = opts.files ? { ...opts.files, hdf5: file, dates } : p.files;
+  const span = dates ? ` (${dates[0]} to ${dates[1]})` : '';
+  return { ...p, id: files.id, files, minCoherence, notes: [...p.notes, `${path.basename(file)}: LOS displacement${span} read from HDF5 as C-band phase`] };
 }
 
 // ---------------------------------------------------------------------------------------------

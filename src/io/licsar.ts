@@ -12,6 +12,9 @@
  * as LiCSBAS / MintPy / GDAL exports may be) are reprojected to lon/lat by nearest neighbour
  * (`reproject.ts`), with a note.
  *
+ * With `hdf5` (scan), MintPy / LiCSBAS HDF5 files (`.h5`, `.hdf5`, `.he5`) are products too, each
+ * by itself, read by `hdf5.ts` as the displacement over the file's span in C-band phase.
+ *
  * The pure parts (names, pairing by prefix, decoding a layer, the product and its mask, and why
  * the coherence threshold is 0.3) are in `product.ts`, re-exported here; this file adds the file
  * system: finding products in files and folders, and reading their files.
@@ -24,6 +27,7 @@ import { readInputFile } from './input-file.js';
 // Loading geotiff.ts makes Node's zlib the Deflate inflater of the bounded TIFF decoders (as before the split),
 // and its reprojector (proj4) serves projected layers.
 import { nodeReprojector } from './geotiff.js';
+import { HDF5_NAME, readHdf5CBandProduct } from './hdf5.js';
 import {
   checkReadOptions, decodeLayer, productFromLayers, ProductPairing, layerOf,
   type DiscoverOptions, type Discovery, type Product, type ProductFiles, type ReadProductOptions,
@@ -43,10 +47,15 @@ function walk(dir: string, out: string[]): void {
 /**
  * Find products in files and folders (folders are searched recursively). Layers are paired by
  * their common prefix (`ProductPairing`); a product may have any subset of unw / diff_pha / cc, but
- * at least one phase layer. Paths that do not exist, or products with only coherence, are `problems`.
+ * at least one phase layer. With `opts.hdf5`, each HDF5 file (`.h5`, `.hdf5`, `.he5`) is a product
+ * by itself. Paths that do not exist, or products with only coherence, are `problems`.
  */
 export function discoverProducts(paths: readonly string[], opts: DiscoverOptions = {}): Discovery {
   const pairing = new ProductPairing(path, opts);
+  const add = (f: string, explicit: boolean): void => {
+    if (opts.hdf5 && HDF5_NAME.test(path.basename(f))) pairing.addHdf5(f);
+    else pairing.add(f, explicit);
+  };
   for (const p of paths) {
     let st: fs.Stats;
     try {
@@ -58,9 +67,9 @@ export function discoverProducts(paths: readonly string[], opts: DiscoverOptions
     if (st.isDirectory()) {
       const files: string[] = [];
       walk(p, files);
-      for (const f of files) pairing.add(f, false);
+      for (const f of files) add(f, false);
     } else {
-      pairing.add(p, true);
+      add(p, true);
       // A layer named on its own brings its siblings (e.g. the .cc.tif that masks a .unw.tif).
       const l = layerOf(path.basename(p));
       if (l.kind !== null && l.kind !== 'raster') {
@@ -78,10 +87,13 @@ export function discoverProducts(paths: readonly string[], opts: DiscoverOptions
 
 /**
  * Read a product's layers, check they share one grid, and build its mask. InputError when a file
- * is unreadable, not geographic, not georeferenced, on a different grid, or entirely masked.
+ * is unreadable, not geographic, not georeferenced, on a different grid, or entirely masked. An
+ * HDF5 product is read by `hdf5.ts` (`readHdf5CBandProduct`: its unit is the file's, LOS needs no
+ * wavelength; `units` and `wavelengthM` do not apply).
  */
 export async function readProduct(files: ProductFiles, opts: ReadProductOptions = {}): Promise<Product> {
-  checkReadOptions(opts);
+  const { minCoherence } = checkReadOptions(opts);
+  if (files.hdf5) return readHdf5CBandProduct(files.hdf5, { files, minCoherence, ...(opts.allowEmpty ? { allowEmpty: true } : {}) });
   // Layers on a projected grid reproject.ts knows (UTM, Web Mercator) are reprojected to lon/lat here (proj4: Node only).
   const read = async (f: string | undefined) => (f ? decodeLayer(await readInputFile(f), path.basename(f), nodeReprojector) : undefined);
   const unw = await read(files.unw);

@@ -83,6 +83,11 @@ export interface ProductFiles {
   readonly cc?: string;
   /** A single-band raster without a LiCSAR layer suffix (LOS metres or phase radians by `units`). */
   readonly raster?: string;
+  /**
+   * A MintPy (`velocity.h5`, `timeseries.h5`) or LiCSBAS (`cum.h5`, `cum_filt.h5`) file: a product
+   * by itself (`io/hdf5.ts`), its dates read from the file (null until then).
+   */
+  readonly hdf5?: string;
   /** Primary and secondary acquisition dates (ISO yyyy-mm-dd) from the name, when it has them. */
   readonly dates: readonly [string, string] | null;
   /** LiCSAR frame id (e.g. 083D_12636_131313) when the path has one. */
@@ -109,6 +114,11 @@ export interface DiscoverOptions {
    * explicitly (a LiCSAR folder also holds DEMs and LOS-vector layers that are not interferograms).
    */
   readonly units?: RasterUnits;
+  /**
+   * HDF5 files (`.h5`, `.hdf5`, `.he5`: MintPy / LiCSBAS, `io/hdf5.ts`) are products too, named or
+   * found in folders (`scan`; default false: `monitor` watches them as time series of their own).
+   */
+  readonly hdf5?: boolean;
 }
 
 const LAYER_SUFFIX: readonly [RegExp, LayerKind][] = [
@@ -193,7 +203,7 @@ export const namePaths: PathOps = {
 export class ProductPairing {
   readonly problems: DiscoveryProblem[] = [];
   readonly ignored: string[] = [];
-  private readonly groups = new Map<string, { unw?: string; diffPha?: string; cc?: string; raster?: string }>();
+  private readonly groups = new Map<string, { unw?: string; diffPha?: string; cc?: string; raster?: string; hdf5?: string }>();
   private readonly units: RasterUnits;
 
   constructor(private readonly paths: PathOps = namePaths, opts: DiscoverOptions = {}) {
@@ -225,11 +235,23 @@ export class ProductPairing {
     this.groups.set(key, g);
   }
 
+  /** An HDF5 file (MintPy / LiCSBAS, `io/hdf5.ts`): a product by itself, its dates in the file. */
+  addHdf5(file: string): void {
+    this.groups.set(`${this.paths.resolve(file)}#hdf5`, { hdf5: file });
+  }
+
   /** The products (sorted by id; ids made unique), after every file was added. */
   products(cwd = '.'): ProductFiles[] {
     const path = this.paths;
     const products: ProductFiles[] = [];
     for (const [key, g] of this.groups) {
+      if (g.hdf5) {
+        // Id: the file's name (cum.h5, velocity.h5), under its LiCSAR frame when the path names one.
+        const frame = frameFromPath(g.hdf5);
+        const name = path.basename(g.hdf5);
+        products.push({ id: frame ? `${frame}/${name}` : name, prefix: g.hdf5, hdf5: g.hdf5, dates: null, frame });
+        continue;
+      }
       const prefix = key.replace(/#raster$/, '');
       const first = g.unw ?? g.diffPha ?? g.raster ?? g.cc!;
       if (!g.unw && !g.diffPha && !g.raster) {

@@ -22,7 +22,7 @@ import { InputError, isInputError } from '../core/errors.js';
 import { wrapPhase } from '../core/raster.js';
 import { readNpz, writeNpz } from '../io/npz.js';
 import { discoverProducts, readProduct, type Product, type ProductFiles } from '../io/licsar.js';
-import { openHdf5Series, productFromLos, seriesProduct, type Hdf5Options, type Hdf5Series, type PixelCrop } from '../io/hdf5.js';
+import { HDF5_NAME, openHdf5Series, productFromLos, seriesProduct, type Hdf5Options, type Hdf5Series, type PixelCrop } from '../io/hdf5.js';
 import { containsPoint, cutWindow, type LonLat, type Window } from '../data/windows.js';
 import type { Volcano } from '../synth/dem.js';
 import type { TimeSeriesLabel } from '../synth/time-series.js';
@@ -462,7 +462,7 @@ export function sourceKindOf(p: string): 'stacks' | 'hdf5' | 'licsar' {
     throw new InputError(`${p}: no such file or folder`);
   }
   if (st.isDirectory()) return fs.existsSync(path.join(p, 'manifest.json')) ? 'stacks' : 'licsar';
-  if (/\.(h5|hdf5|he5)$/i.test(p)) return 'hdf5';
+  if (HDF5_NAME.test(p)) return 'hdf5';
   return 'licsar';
 }
 

@@ -25,7 +25,7 @@
  * c..c+1, r..r+1 from the grid's north-west corner).
  */
 import * as path from 'node:path';
-import { HDF5_NAME, readHdf5Product } from '../io/hdf5.js';
+import { HDF5_NAME, readHdf5CBandProduct } from '../io/hdf5.js';
 import { InputError } from '../core/errors.js';
 import { readNpy } from '../io/npy.js';
 import { readGeoTiff } from '../io/geotiff.js';
@@ -229,16 +229,15 @@ export async function readInterferogram(file: string, units: Units, opts: ReadIn
 
 /**
  * A MintPy (`velocity.h5`, `timeseries.h5`) or LiCSBAS (`cum.h5`, `cum_filt.h5`) file as one
- * interferogram (`io/hdf5.ts`): a velocity as the displacement over its span, a time series from
- * its first to its last epoch; LOS metres to C-band phase (whatever the satellite's band).
+ * interferogram: the product `scan` reads too (`io/hdf5.ts` readHdf5CBandProduct: a velocity as the
+ * displacement over its span, a time series from its first to its last epoch, LOS metres to C-band
+ * phase whatever the satellite's band), masked pixels NaN.
  */
 async function readHdf5Interferogram(file: string): Promise<PhaseRaster> {
-  // The files hold LOS displacement: converted at C band, the phase the network was trained on.
-  const p = await readHdf5Product(file, { wavelengthM: C_BAND_WAVELENGTH_M });
+  const p = await readHdf5CBandProduct(file);
   const phase = p.unwrappedRad ?? p.wrappedRad;
   const phaseRad = Float32Array.from(phase, (v, i) => (p.mask[i] ? NaN : v));
-  const dates = p.files.dates ? ` (${p.files.dates[0]} to ${p.files.dates[1]})` : '';
-  return { width: p.width, height: p.height, phaseRad, lonLatGrid: p.geo, notes: [...p.notes, `${file}: LOS displacement${dates} read from HDF5`] };
+  return { width: p.width, height: p.height, phaseRad, lonLatGrid: p.geo, notes: p.notes };
 }
 
 export interface Prediction {

@@ -13,7 +13,7 @@ import {
 } from '../../src/io/hdf5.js';
 import { InputError } from '../../src/core/errors.js';
 import { C_BAND_WAVELENGTH_M, losToPhaseRad } from '../../src/physics/units.js';
-import { MASK_NODATA, pixelToLonLat } from '../../src/io/licsar.js';
+import { discoverProducts, readProduct, MASK_NODATA, pixelToLonLat } from '../../src/io/licsar.js';
 import { withDir as withTempDir } from '../helpers/files.js';
 
 const W = 6, H = 4;
@@ -251,5 +251,55 @@ test('writeHdf5Series writes what the readers read, in both layouts; NaN stays n
       assert.deepEqual(q.files.dates, ['2022-03-13', '2022-04-06']);
       await assert.rejects(readHdf5Product(file, { dates: ['20220101', '20220406'] }), rejects(/has no epoch 2022-01-01/));
     }
+  });
+});
+
+test('discovery with hdf5 (scan): .h5 files named or in folders are products by themselves, read as C-band phase with their dates; without it they are left alone (monitor)', async () => {
+  await withDir(async (dir) => {
+    const geo = { west: -72.8, north: -41.2, dLon: 0.002, dLat: -0.0015 };
+    const dates = ['2021-01-05', '2021-01-17', '2021-01-29'];
+    const epochsM = dates.map((_, e) => Float32Array.from({ length: W * H }, (_, i) => (i === 0 ? NaN : 0.01 * e + 1e-4 * i)));
+    const framed = path.join(dir, '083D_12636_131313', 'TS_GEOCml10', 'cum.h5');
+    const a = path.join(dir, 'a', 'cum.h5'), b = path.join(dir, 'b', 'cum.h5'), mintpy = path.join(dir, 'm', 'timeseries.hdf5');
+    for (const f of [framed, a, b, mintpy]) {
+      fs.mkdirSync(path.dirname(f), { recursive: true });
+      await writeHdf5Series(f, f === mintpy ? 'mintpy' : 'licsbas', { width: W, height: H, geo, dates, epochsM, wavelengthM: 0.2362 });
+    }
+    const found = discoverProducts([dir], { hdf5: true });
+    assert.deepEqual(found.problems, []);
+    assert.equal(found.products.length, 4);
+    const byFile = new Map(found.products.map((p) => [p.hdf5, p]));
+    assert.deepEqual(byFile.get(framed), { id: '083D_12636_131313/cum.h5', prefix: framed, hdf5: framed, dates: null, frame: '083D_12636_131313' });
+    assert.equal(byFile.get(mintpy)!.id, 'timeseries.hdf5');
+    // Two cum.h5 without a frame: ids made unique by their paths, as LiCSAR products are.
+    assert.notEqual(byFile.get(a)!.id, byFile.get(b)!.id);
+    assert.ok(byFile.get(a)!.id.endsWith(path.join('a', 'cum.h5')));
+    assert.deepEqual(discoverProducts([a], { hdf5: true }).products.map((p) => p.hdf5), [a]);
+
+    const p = await readProduct(byFile.get(framed)!, { minCoherence: 0.4, units: 'mm', wavelengthM: 0.2362 });
+    assert.equal(p.id, '083D_12636_131313/cum.h5');
+    assert.deepEqual(p.files.dates, ['2021-01-05', '2021-01-29']);
+    assert.equal(p.files.hdf5, framed);
+    assert.equal(p.minCoherence, 0.4);
+    assert.equal(p.coherence, null);
+    assert.equal(p.mask[0], MASK_NODATA);
+    // First to last epoch, C-band phase whatever the file's wavelength (and --units, --wavelength: LOS is LOS).
+    assert.ok(Math.abs(p.unwrappedRad![7]! - losToPhaseRad(0.02, { wavelengthM: C_BAND_WAVELENGTH_M })) < 1e-4);
+    assert.ok(Math.abs(p.geo.west - geo.west) < 1e-9);
+    assert.ok(p.notes.some((n) => /cum\.h5: LOS displacement \(2021-01-05 to 2021-01-29\) read from HDF5 as C-band phase/.test(n)));
+
+    // Without the option (monitor, label): folders' .h5 files are not products, a named one is a problem, as before.
+    const plain = discoverProducts([dir]);
+    assert.deepEqual(plain.products, []);
+    assert.equal(plain.ignored.length, 4);
+    assert.match(discoverProducts([a]).problems[0]!.message, /cum\.h5: not a GeoTIFF/);
+
+    // Nothing but no data: an empty product when a scan asks for one (reported as no valid pixels), else one line.
+    const empty = path.join(dir, 'e', 'cum.h5');
+    fs.mkdirSync(path.dirname(empty));
+    await writeHdf5Series(empty, 'licsbas', { width: W, height: H, geo, dates, epochsM: dates.map(() => new Float32Array(W * H).fill(NaN)) });
+    const ef = discoverProducts([empty], { hdf5: true }).products[0]!;
+    assert.equal((await readProduct(ef, { allowEmpty: true })).maskedFraction, 1);
+    await assert.rejects(readProduct(ef), rejects(/every pixel is no data/));
   });
 });
