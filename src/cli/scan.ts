@@ -143,7 +143,7 @@ export function scanSpecOf(p: Parsed): ScanSpec {
   };
 }
 
-export const scanCommand = command('scan', 'classify and locate deformation in real interferograms (LiCSAR GeoTIFFs, LOS rasters)',
+export const scanCommand = command('scan', 'classify and locate deformation in real interferograms (LiCSAR GeoTIFFs, LOS rasters, MintPy / LiCSBAS HDF5)',
   'PATH... [--at LON,LAT | --volcano NAME[,NAME|all]] [--model DIR] [--units rad|m] [--out DIR]   |   --list-volcanoes', {
     ...scanFlags,
     shard: shardFlag,
@@ -163,9 +163,9 @@ export const scanCommand = command('scan', 'classify and locate deformation in r
     for (const f of p.positionals) {
       if (!fs.existsSync(f)) throw new InputError(`${f}: no such file or folder`);
     }
-    const found = discoverProducts(p.positionals, { units });
+    const found = discoverProducts(p.positionals, { units, hdf5: true });
     if (found.products.length === 0 && found.problems.length === 0) {
-      throw new InputError(`no interferograms found in ${p.positionals.join(', ')} (looked for *.geo.unw.tif, *.geo.diff_pha.tif` +
+      throw new InputError(`no interferograms found in ${p.positionals.join(', ')} (looked for *.geo.unw.tif, *.geo.diff_pha.tif, *.h5` +
         `${units !== 'rad' ? ', *.tif' : '; plain *.tif LOS rasters need --units m or mm'})`);
     }
     const model = await loadSpecDetector(spec.detector);

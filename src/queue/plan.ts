@@ -19,7 +19,7 @@ const head = (out: string, k: number, n: number) => ({ format: JOB_FORMAT, versi
 
 /** One scan job per product found under `paths`, in the order a plain scan takes them. */
 export function planScan(paths: readonly string[], spec: ScanSpec, out: string): Plan<ScanJob> {
-  const found = discoverProducts(paths.map((p) => path.resolve(p)), { units: spec.units });
+  const found = discoverProducts(paths.map((p) => path.resolve(p)), { units: spec.units, hdf5: true });
   const n = found.products.length;
   if (n === 0) {
     const why = found.problems.length ? `: ${found.problems.map((p) => p.message).slice(0, 3).join('; ')}` : '';
@@ -27,7 +27,7 @@ export function planScan(paths: readonly string[], spec: ScanSpec, out: string):
   }
   const jobs = found.products.map((p, k): ScanJob => ({
     ...head(out, k, n), kind: 'scan', product: p.id,
-    files: [p.unw, p.diffPha, p.cc, p.raster].filter((f): f is string => !!f).map((f) => path.resolve(f)), spec,
+    files: [p.unw, p.diffPha, p.cc, p.raster, p.hdf5].filter((f): f is string => !!f).map((f) => path.resolve(f)), spec,
   }));
   return { jobs, problems: found.problems.map((p) => p.message) };
 }

@@ -30,7 +30,7 @@ export interface ScanRecord extends PredictionFields {
 function files(s: SceneResult): Record<string, string> {
   const f = s.product.files;
   const out: Record<string, string> = {};
-  for (const k of ['unw', 'diffPha', 'cc', 'raster'] as const) if (f[k]) out[k] = f[k]!;
+  for (const k of ['unw', 'diffPha', 'cc', 'raster', 'hdf5'] as const) if (f[k]) out[k] = f[k]!;
   return out;
 }
 

@@ -431,7 +431,7 @@ export async function scanFound(found: Pick<Discovery, 'products' | 'problems'>,
       if (s.status === 'no valid pixels') empty++;
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
-      fail({ path: files.unw ?? files.diffPha ?? files.raster ?? files.prefix, message: isInputError(e) ? msg : `${files.id}: internal error: ${msg}` });
+      fail({ path: files.unw ?? files.diffPha ?? files.raster ?? files.hdf5 ?? files.prefix, message: isInputError(e) ? msg : `${files.id}: internal error: ${msg}` });
     }
     opts.onProgress?.(k + 1, total, 0, 0);
   }
