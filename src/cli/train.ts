@@ -46,6 +46,7 @@ export const trainFlags = {
   decorrelation: { type: 'string', help: "on the fly: 'products' renders low coherence as real products show it (noise, masks at various thresholds)", value: 'off|products' },
   domain: { type: 'string', help: "on the fly: 'randomised' draws incidence, heading, pixel size, spectra, source sizes per scene", value: 'caldera|randomised' },
   scenes: { type: 'string', help: 'on the fly: a JSON list [{"scene": {...}, "weight": w}] of scene settings to mix (instead of the flags above)', value: 'FILE' },
+  stretch: { type: 'number', help: 'with --pool: stretch half of the examples along one axis by up to this factor (non-square pixels of lon/lat grids given as plain arrays; e.g. 1.45)', value: 'MAX' },
   pool: { type: 'int', help: 'on the fly: make this many scenes once and train on them under flips and signs (for a trainer faster than synthesis)', value: 'N' },
   engine: { type: 'string', help: "what runs the training step: 'onnx' (ONNX Runtime, all cores) or 'tfjs' (wasm, one core)", default: 'onnx', value: 'onnx|tfjs' },
   threads: { type: 'int', help: 'ONNX Runtime threads (default: all cores)', value: 'N' },
@@ -78,6 +79,9 @@ function sourceFromFlags(p: Parsed, seed: number): TrainSourceConfig {
   if (scenesFile && Object.keys(scene).length > 0) throw new InputError('give --scenes FILE or the scene flags (--artefacts, --ramps, --decorrelation, --domain), not both');
   const pool = num(p, 'pool');
   if (pool !== undefined && !(Number.isInteger(pool) && pool >= 1)) throw new InputError(`--pool must be a positive whole number, got ${pool}`);
+  const stretch = num(p, 'stretch');
+  if (stretch !== undefined && pool === undefined) throw new InputError('--stretch needs --pool (it stretches pool examples)');
+  if (stretch !== undefined && !(stretch >= 1 && stretch <= 2)) throw new InputError(`--stretch must be between 1 and 2, got ${stretch}`);
   return {
     kind: 'synthetic', terrains, classes: parseClassList(list(p, 'classes')), seed,
     valSeed: (num(p, 'val-seed') ?? seed + 1000), valCount: numArg(p, 'val-count'),
@@ -85,6 +89,7 @@ function sourceFromFlags(p: Parsed, seed: number): TrainSourceConfig {
     ...(Object.keys(scene).length > 0 ? { scene } : {}),
     ...(scenesFile ? { scenes: readSceneMix(scenesFile) } : {}),
     ...(pool !== undefined ? { poolSize: pool } : {}),
+    ...(stretch !== undefined && stretch > 1 ? { poolStretch: stretch } : {}),
   };
 }
 
@@ -150,6 +155,7 @@ export function configToArgv(c: TrainConfig): string[] | null {
     }
     a.push('--classes', src.classes.join(','), '--steps-per-epoch', String(src.stepsPerEpoch), '--val-count', String(src.valCount), '--val-seed', String(src.valSeed));
     if (src.poolSize !== undefined) a.push('--pool', String(src.poolSize));
+    if (src.poolStretch !== undefined) a.push('--stretch', String(src.poolStretch));
     const { artefacts, rampMaxM, decorrelation, domain, ...rest } = src.scene ?? {};
     if (Object.keys(rest).length > 0 || artefacts === null || (artefacts !== undefined && Object.keys(artefacts).length > 0)) return null;
     if (artefacts) a.push('--artefacts');

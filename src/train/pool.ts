@@ -60,6 +60,72 @@ export function dihedralBox(b: ArrayLike<number>, n: number, d: Dihedral): [numb
   return [cx, cy, hw, hh];
 }
 
+/**
+ * Non-square pixels: a share of the examples is stretched along its columns (before the symmetry,
+ * so along either axis in the end) by a factor in [1, maxFactor], as a geocoded lon/lat grid given
+ * as a plain array shows a scene (pixels cos(latitude) times narrower east–west than north–south:
+ * up to 1.45 at 46°, 1.3 in SyInterferoPy's scenes).
+ */
+export interface PoolStretch {
+  readonly chance: number;
+  readonly maxFactor: number;
+}
+
+/** The stretch of one example, or null: the crop's left column x0 keeps a box centre within 10–90 % of the window. */
+export function drawStretch(rng: Rng, o: PoolStretch, n: number, box: ArrayLike<number>): { factor: number; x0: number } | null {
+  if (!(o.maxFactor > 1) || !rng.chance(o.chance)) return null;
+  const factor = 1 + rng.next() * (o.maxFactor - 1);
+  const w = n / factor;
+  let lo = 0, hi = n - w;
+  if (box[4]! > 0) {
+    const X = box[0]! * n + 0.5; // the centre as a continuous column position
+    lo = Math.max(lo, X - 0.9 * w);
+    hi = Math.min(hi, X - 0.1 * w);
+  }
+  if (!(hi >= lo)) return null;
+  return { factor, x0: lo + rng.next() * (hi - lo) };
+}
+
+/**
+ * Columns x0 … x0 + n/factor of an n×n×C int8-valued image resampled to n columns (linear;
+ * wrapped-phase channels through their angle, ±127 = ±π; a masked neighbour, exactly 0 in every
+ * channel, gives the nearest pixel instead).
+ */
+export function stretchColumns(src: ArrayLike<number>, n: number, c: number, factor: number, x0: number, wrapped: readonly boolean[]): Float32Array {
+  const out = new Float32Array(n * n * c);
+  const k = Math.PI / 127;
+  const masked = (p: number): boolean => { for (let q = 0; q < c; q++) if (src[p + q] !== 0) return false; return true; };
+  for (let x = 0; x < n; x++) {
+    const f = Math.min(n - 1, Math.max(0, x0 + (x + 0.5) / factor - 0.5));
+    const a = Math.min(n - 2, Math.floor(f)), t = f - a;
+    for (let y = 0; y < n; y++) {
+      const pa = (y * n + a) * c, pb = pa + c, o = (y * n + x) * c;
+      if (masked(pa) || masked(pb)) {
+        const pn = t < 0.5 ? pa : pb;
+        for (let q = 0; q < c; q++) out[o + q] = src[pn + q]!;
+        continue;
+      }
+      for (let q = 0; q < c; q++) {
+        const va = src[pa + q]!, vb = src[pb + q]!;
+        if (wrapped[q]) {
+          const re = (1 - t) * Math.cos(va * k) + t * Math.cos(vb * k), im = (1 - t) * Math.sin(va * k) + t * Math.sin(vb * k);
+          const v = Math.round(Math.atan2(im, re) / k);
+          out[o + q] = v === 0 ? (va >= 0 ? 1 : -1) : v; // 0 means masked: keep a valid pixel valid
+        } else {
+          out[o + q] = (1 - t) * va + t * vb;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** A normalised box [cx, cy, hw, hh, has] after stretchColumns(…, factor, x0). */
+export function stretchBox(b: ArrayLike<number>, n: number, factor: number, x0: number): number[] {
+  if (!(b[4]! > 0)) return [0, 0, 0, 0, 0];
+  return [((b[0]! * n + 0.5 - x0) * factor - 0.5) / n, b[1]!, b[2]! * factor, b[3]!, 1];
+}
+
 /** Examples held as int8, with their labels. */
 export class ExamplePool {
   private constructor(
@@ -138,22 +204,30 @@ export class ExamplePool {
    * A training batch of pool examples `indices`: each under a symmetry and a phase sign drawn from
    * Rng.stream(augmentSeed, index), so a batch is a pure function of its request.
    */
-  batch(indices: readonly number[], augmentSeed: number, format: ChannelFormat): BatchData {
+  batch(indices: readonly number[], augmentSeed: number, format: ChannelFormat, stretch: PoolStretch | null = null): BatchData {
     const n = indices.length, { size, channels } = this;
     const px = size * size * channels;
     const x = new Float32Array(n * px);
     const classIndex = new Uint8Array(n);
     const box = new Float32Array(n * 5);
     const phaseChannel = [...format].map((ch) => ch === 'u' || ch === 'w');
+    const wrapped = [...format].map((ch) => ch === 'w');
     indices.forEach((i, j) => {
       const rng = Rng.stream(augmentSeed, i);
       const d = DIHEDRAL[rng.int(0, 7)]!;
       const sign = rng.chance(0.5) ? -1 : 1;
       const out = x.subarray(j * px, (j + 1) * px);
-      applyDihedral(this.example(i), size, channels, d, out, 1 / 127);
+      let b: ArrayLike<number> = this.box.subarray(i * 5, i * 5 + 5);
+      let src: ArrayLike<number> = this.example(i);
+      // Drawn after the symmetry and the sign, so runs without a stretch keep their batches.
+      const st = stretch ? drawStretch(rng, stretch, size, b) : null;
+      if (st) {
+        src = stretchColumns(src, size, channels, st.factor, st.x0, wrapped);
+        b = stretchBox(b, size, st.factor, st.x0);
+      }
+      applyDihedral(src, size, channels, d, out, 1 / 127);
       if (sign < 0) for (let p = 0; p < px; p++) if (phaseChannel[p % channels]) out[p] = -out[p]!;
       classIndex[j] = this.classIndex[i]!;
-      const b = this.box.subarray(i * 5, i * 5 + 5);
       box.set(b[4]! > 0 ? [...dihedralBox(b, size, d), 1] : [0, 0, 0, 0, 0], j * 5);
     });
     return { n, size, channels, x, classIndex, box, boxesPx: [], terrain: [], indices: [...indices] };
@@ -172,9 +246,9 @@ function quantise(b: BatchData, out: Int8Array, offset: number): void {
  * real examples swapped in by `mix` (data/real-mix.ts; freshly augmented each epoch, since the
  * requests' augmentation seed changes per epoch).
  */
-export function* poolBatches(pool: ExamplePool, requests: readonly BatchRequest[], format: ChannelFormat, mix: BatchMixer | null = null): Generator<BatchData> {
+export function* poolBatches(pool: ExamplePool, requests: readonly BatchRequest[], format: ChannelFormat, mix: BatchMixer | null = null, stretch: PoolStretch | null = null): Generator<BatchData> {
   for (const r of requests) {
-    const b = pool.batch(r.indices, r.augmentSeed ?? 0, format);
+    const b = pool.batch(r.indices, r.augmentSeed ?? 0, format, r.augmentSeed == null ? null : stretch);
     yield mix ? mix(b, r) : b;
   }
 }

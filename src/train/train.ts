@@ -68,6 +68,11 @@ export type TrainSourceConfig =
      * trainer faster than scene synthesis. An epoch is then one pass over the pool.
      */
     readonly poolSize?: number;
+    /**
+     * With a pool: half of the training examples stretched along one axis by up to this factor
+     * (pool.ts PoolStretch: non-square pixels of lon/lat grids given as plain arrays). Absent = 1, none.
+     */
+    readonly poolStretch?: number;
   };
 
 export interface TrainConfig {
@@ -469,7 +474,8 @@ async function trainLocked(tf: typeof tfTypes, o: TrainOptions, config: TrainCon
       const t0 = performance.now();
       let sumLoss = 0, sumCls = 0, sumBox = 0, correct = 0, seen = 0, steps = 0, lr = config.lr;
       let trainMs = 0;
-      const batches = pool ? poolBatches(pool, requests, config.format, poolMix) : prefetch(feeder, requests, 4);
+      const stretch = src.kind === 'synthetic' && src.poolStretch ? { chance: 0.5, maxFactor: src.poolStretch } : null;
+      const batches = pool ? poolBatches(pool, requests, config.format, poolMix, stretch) : prefetch(feeder, requests, 4);
       for await (const b of batches) {
         const ts = performance.now();
         lr = learningRateAt(state.step, totalSteps, config.lr, config.lrSchedule, config.warmupSteps);

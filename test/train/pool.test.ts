@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DIHEDRAL, ExamplePool, applyDihedral, dihedralBox, poolBatches } from '../../src/train/pool.js';
+import { DIHEDRAL, ExamplePool, applyDihedral, dihedralBox, drawStretch, poolBatches, stretchBox, stretchColumns } from '../../src/train/pool.js';
+import { Rng } from '../../src/core/rng.js';
 import { addSample } from '../../src/data/real.js';
 import { realMixer } from '../../src/data/real-mix.js';
 import { bump, fakeProduct } from '../helpers/products.js';
@@ -70,4 +71,35 @@ test('pool: made once through the feeder, saved, reloaded identically; batches a
     assert.deepEqual(Array.from(val!.x), Array.from(a.batch([3, 4], 0, 'w').x), 'validation left alone');
     assert.deepEqual([...poolBatches(a, reqs.slice(0, 1), 'w')][0]!.terrain, [], 'no mixer: the pool as it is');
   });
+});
+
+test('stretch: a marked source pixel stays under its stretched box centre; wrapped phase interpolates through its angle; masked stays masked', () => {
+  const n = 64, c = 1;
+  const img = new Int8Array(n * n);
+  for (let i = 0; i < img.length; i++) img[i] = 100; // valid everywhere …
+  for (let y = 0; y < n; y++) img[y * n + 40] = 0; // … but one masked column
+  const [sx, sy] = [20, 30];
+  img[sy * n + sx] = -127; // the source pixel (wrapped phase −π)
+  img[sy * n + sx + 1] = 127; // its neighbour at +π: the same angle
+  const box = [sx / n, sy / n, 5 / n, 7 / n, 1];
+  const rng = new Rng(3);
+  let stretched = 0;
+  for (let k = 0; k < 40; k++) {
+    const st = drawStretch(rng, { chance: 1, maxFactor: 1.45 }, n, box);
+    if (!st) continue;
+    stretched++;
+    const out = stretchColumns(img, n, c, st.factor, st.x0, [true]);
+    const b = stretchBox(box, n, st.factor, st.x0);
+    assert.ok(b[0]! >= 0.1 - 1e-9 && b[0]! <= 0.9 + 1e-9, `centre ${b[0]}`);
+    assert.ok(Math.abs(b[2]! * n - 5 * st.factor) < 1e-9 && b[3] === box[3] && b[1] === box[1]);
+    // The output column nearest the box centre reads near ±π (a linear mean of −127, 127 and 100 would give values near 0).
+    const x = Math.round(b[0]! * n);
+    assert.ok(Math.abs(out[sy * n + x]!) >= 100, `column ${x}: ${out[sy * n + x]}`);
+    // Masked pixels stay exactly 0 and valid ones never become 0.
+    let zeros = 0;
+    for (let i = 0; i < out.length; i++) if (out[i] === 0) zeros++;
+    assert.ok(zeros % n === 0 && zeros <= 2 * n, `${zeros} zeros`);
+  }
+  assert.ok(stretched > 30, `${stretched} of 40 stretched`);
+  assert.equal(drawStretch(new Rng(1), { chance: 0, maxFactor: 1.45 }, n, box), null);
 });
