@@ -4,12 +4,13 @@
  * layouts, geocoding conventions, units, wavelength, crops, and one-line errors for bad files.
  */
 import { test } from 'node:test';
+import { writeH5, type H5File } from '../helpers/hdf5.js';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
-  h5wasm, isHdf5File, openHdf5Series, readHdf5Product, seriesProduct, unitScale, writeHdf5Series, daysBetween,
+  isHdf5File, openHdf5Series, readHdf5Product, seriesProduct, unitScale, writeHdf5Series, daysBetween,
 } from '../../src/io/hdf5.js';
 import { InputError } from '../../src/core/errors.js';
 import { C_BAND_WAVELENGTH_M, losToPhaseRad } from '../../src/physics/units.js';
@@ -28,18 +29,6 @@ function cube(n: number, scale = 1): Float32Array {
 
 const withDir = (f: (dir: string) => Promise<void>): Promise<void> => withTempDir('caldera-hdf5-', f);
 
-type H5File = import('h5wasm/node').File;
-
-async function write(file: string, fill: (f: H5File) => void): Promise<string> {
-  const h5 = await h5wasm();
-  const f = new h5.File(file, 'w');
-  try {
-    fill(f);
-  } finally {
-    f.close();
-  }
-  return file;
-}
 
 const MINTPY_ATTRS: Record<string, string> = {
   FILE_TYPE: 'timeseries', UNIT: 'm', LENGTH: String(H), WIDTH: String(W),
@@ -80,7 +69,7 @@ const rejects = (re: RegExp) => (e: unknown): boolean => {
 
 test('MintPy timeseries.h5: dates, X_FIRST/Y_FIRST as the outer corner, metres, WAVELENGTH from the file, crops', async () => {
   await withDir(async (dir) => {
-    const file = await write(path.join(dir, 'timeseries.h5'), (f) => mintpyTimeseries(f));
+    const file = await writeH5(path.join(dir, 'timeseries.h5'), (f) => mintpyTimeseries(f));
     assert.ok(isHdf5File(file));
     const s = await openHdf5Series(file);
     try {
@@ -114,7 +103,7 @@ test('MintPy timeseries.h5: dates, X_FIRST/Y_FIRST as the outer corner, metres, 
 
 test('MintPy: a south-up grid (Y_STEP > 0) is flipped to north-up; cm are converted; --wavelength overrides with a note', async () => {
   await withDir(async (dir) => {
-    const file = await write(path.join(dir, 'ts.h5'), (f) => mintpyTimeseries(f, { Y_FIRST: '40.992', Y_STEP: '0.002', UNIT: 'cm' }));
+    const file = await writeH5(path.join(dir, 'ts.h5'), (f) => mintpyTimeseries(f, { Y_FIRST: '40.992', Y_STEP: '0.002', UNIT: 'cm' }));
     const s = await openHdf5Series(file, { wavelengthM: C_BAND_WAVELENGTH_M });
     try {
       assert.ok(Math.abs(s.geo.north - 41) < 1e-9 && s.geo.dLat === -0.002);
@@ -132,7 +121,7 @@ test('MintPy: a south-up grid (Y_STEP > 0) is flipped to north-up; cm are conver
 test('LiCSBAS cum.h5: mm, imdates (int or text), corner_lat/lon as the first pixel centre, C band assumed', async () => {
   await withDir(async (dir) => {
     for (const imdatesAsText of [false, true]) {
-      const file = await write(path.join(dir, `cum${imdatesAsText ? '-s' : ''}.h5`), (f) => licsbasCum(f, { imdatesAsText }));
+      const file = await writeH5(path.join(dir, `cum${imdatesAsText ? '-s' : ''}.h5`), (f) => licsbasCum(f, { imdatesAsText }));
       const s = await openHdf5Series(file);
       try {
         assert.equal(s.layout, 'licsbas-cum');
@@ -151,7 +140,7 @@ test('LiCSBAS cum.h5: mm, imdates (int or text), corner_lat/lon as the first pix
       }
     }
     // A south-up LiCSBAS grid (post_lat > 0) is flipped too.
-    const up = await write(path.join(dir, 'cum-up.h5'), (f) => licsbasCum(f, { postLat: 0.001 }));
+    const up = await writeH5(path.join(dir, 'cum-up.h5'), (f) => licsbasCum(f, { postLat: 0.001 }));
     const s = await openHdf5Series(up);
     try {
       assert.ok(Math.abs(s.geo.north - (-41.2 - 0.0005 + H * 0.001)) < 1e-12);
@@ -164,7 +153,7 @@ test('LiCSBAS cum.h5: mm, imdates (int or text), corner_lat/lon as the first pix
 
 test('MintPy velocity.h5: m/year as the displacement over START_DATE..END_DATE, or per year', async () => {
   await withDir(async (dir) => {
-    const file = await write(path.join(dir, 'velocity.h5'), (f) => {
+    const file = await writeH5(path.join(dir, 'velocity.h5'), (f) => {
       f.create_dataset({ name: 'velocity', data: new Float32Array(H * W).fill(0.02), shape: [H, W] });
       f.create_dataset({ name: 'velocityStd', data: new Float32Array(H * W).fill(0.001), shape: [H, W] });
       for (const [k, v] of Object.entries({ ...MINTPY_ATTRS, FILE_TYPE: 'velocity', UNIT: 'm/year', START_DATE: '20180101', END_DATE: '20200101' })) f.create_attribute(k, v);
@@ -191,26 +180,26 @@ test('unit names: lengths for series, rates for velocities', () => {
 test('bad files: no geocoding, missing datasets, unknown unit, truncated, not HDF5: one-line InputErrors', async () => {
   await withDir(async (dir) => {
     const f = (n: string) => path.join(dir, n);
-    await write(f('radar.h5'), (h) => mintpyTimeseries(h, { X_FIRST: null, Y_FIRST: null }));
+    await writeH5(f('radar.h5'), (h) => mintpyTimeseries(h, { X_FIRST: null, Y_FIRST: null }));
     await assert.rejects(openHdf5Series(f('radar.h5')), rejects(/radar\.h5: no geocoding \(attributes X_FIRST, Y_FIRST missing\).*geocode\.py/));
-    await write(f('cum-nogeo.h5'), (h) => licsbasCum(h, { geo: false }));
+    await writeH5(f('cum-nogeo.h5'), (h) => licsbasCum(h, { geo: false }));
     await assert.rejects(openHdf5Series(f('cum-nogeo.h5')), rejects(/no geocoding \(datasets corner_lat, corner_lon, post_lat, post_lon missing\)/));
-    await write(f('utm.h5'), (h) => mintpyTimeseries(h, { X_UNIT: 'm', X_FIRST: '400000', Y_FIRST: '4500000', X_STEP: '30', Y_STEP: '-30' }));
+    await writeH5(f('utm.h5'), (h) => mintpyTimeseries(h, { X_UNIT: 'm', X_FIRST: '400000', Y_FIRST: '4500000', X_STEP: '30', Y_STEP: '-30' }));
     await assert.rejects(openHdf5Series(f('utm.h5')), rejects(/projected/));
-    await write(f('nodate.h5'), (h) => {
+    await writeH5(f('nodate.h5'), (h) => {
       h.create_dataset({ name: 'timeseries', data: cube(3), shape: [3, H, W] });
       for (const [k, v] of Object.entries(MINTPY_ATTRS)) h.create_attribute(k, v);
     });
     await assert.rejects(openHdf5Series(f('nodate.h5')), rejects(/no 'date' dataset/));
-    await write(f('other.h5'), (h) => h.create_dataset({ name: 'coherence', data: new Float32Array(4), shape: [2, 2] }));
+    await writeH5(f('other.h5'), (h) => h.create_dataset({ name: 'coherence', data: new Float32Array(4), shape: [2, 2] }));
     await assert.rejects(openHdf5Series(f('other.h5')), rejects(/neither a MintPy .* nor a LiCSBAS .*datasets: coherence/));
-    await write(f('furlong.h5'), (h) => mintpyTimeseries(h, { UNIT: 'furlong' }));
+    await writeH5(f('furlong.h5'), (h) => mintpyTimeseries(h, { UNIT: 'furlong' }));
     await assert.rejects(openHdf5Series(f('furlong.h5')), rejects(/unknown unit 'furlong' for 'timeseries' \(expected m, cm, mm\)/));
-    await write(f('cum-unit.h5'), (h) => licsbasCum(h, { unit: 'radian' }));
+    await writeH5(f('cum-unit.h5'), (h) => licsbasCum(h, { unit: 'radian' }));
     await assert.rejects(openHdf5Series(f('cum-unit.h5')), rejects(/unknown unit 'radian' for 'cum'/));
-    await write(f('baddates.h5'), (h) => mintpyTimeseries(h, {}, { dates: ['20200101', '2020011', '20200125'] }));
+    await writeH5(f('baddates.h5'), (h) => mintpyTimeseries(h, {}, { dates: ['20200101', '2020011', '20200125'] }));
     await assert.rejects(openHdf5Series(f('baddates.h5')), rejects(/date 1 of 'date' is '2020011'/));
-    await write(f('whole.h5'), (h) => mintpyTimeseries(h));
+    await writeH5(f('whole.h5'), (h) => mintpyTimeseries(h));
     const bytes = fs.readFileSync(f('whole.h5'));
     fs.writeFileSync(f('truncated.h5'), bytes.subarray(0, Math.floor(bytes.length * 0.6)));
     await assert.rejects(openHdf5Series(f('truncated.h5')), rejects(/truncated\.h5: cannot open as HDF5 \(truncated file/));

@@ -5,10 +5,11 @@
  * have no .cc), scanned next to a LiCSAR product; bad files are one line each, the rest scanned.
  */
 import { test } from 'node:test';
+import { writeH5, type H5File } from '../helpers/hdf5.js';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { h5wasm, writeHdf5Series } from '../../src/io/hdf5.js';
+import { writeHdf5Series } from '../../src/io/hdf5.js';
 import { C_BAND_WAVELENGTH_M, losToPhaseArray } from '../../src/physics/units.js';
 import { mogiPoint } from '../../src/physics/mogi.js';
 import { Rng } from '../../src/core/rng.js';
@@ -52,18 +53,6 @@ async function writeCum(file: string): Promise<void> {
   await writeHdf5Series(file, 'licsbas', { width: W, height: H, geo: GEO, dates: DATES, epochsM: [uplift(0), uplift(0.5), uplift(1, rng)] });
 }
 
-type H5File = import('h5wasm/node').File;
-
-async function writeH5(file: string, fill: (f: H5File) => void): Promise<void> {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const h5 = await h5wasm();
-  const f = new h5.File(file, 'w');
-  try {
-    fill(f);
-  } finally {
-    f.close();
-  }
-}
 
 const YEARS = 2; // START_DATE..END_DATE below: 2018-01-01..2020-01-01 (730 days)
 const MINTPY_GEO = { X_FIRST: String(GEO.west), Y_FIRST: String(GEO.north), X_STEP: String(GEO.dLon), Y_STEP: String(GEO.dLat), X_UNIT: 'degrees', Y_UNIT: 'degrees' };
