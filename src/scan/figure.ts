@@ -15,7 +15,8 @@ import { MASK_NODATA, productExtent, type Product } from '../io/product.js';
 import type { NotEnoughData, SceneResult, WindowPrediction } from './scan.js';
 import { resampleWindow, windowToLonLat, type Window } from '../data/windows.js';
 
-const KM_PER_DEG = 111.195;
+/** Kilometres per degree of latitude, as the figures and the web page's map draw them. */
+export const KM_PER_DEG = 111.195;
 const NODATA_COLOUR = '#e4e4e4';
 const MASKED_COLOUR = '#8a8a8a';
 const TEXT = '#1a1a1a';
@@ -75,14 +76,20 @@ export function toMap(g: MapGeometry, lon: number, lat: number): [number, number
   return [((lon - g.west) / (g.east - g.west)) * g.width, ((g.north - lat) / (g.north - g.south)) * g.height];
 }
 
-/** The product's wrapped phase resampled (nearest) onto square ground pixels (also the web page's map). */
-export function mapImage(p: Product, maxW: number, maxH: number): { img: Canvas; g: MapGeometry } {
-  const e = productExtent(p);
+/** The map frame for a lon/lat extent at most maxW × maxH pixels, square ground pixels (`mapImage`'s, and the web page's without a product). */
+export function frameGeometry(e: { west: number; east: number; south: number; north: number }, maxW: number, maxH: number): MapGeometry {
   const midLat = (e.north + e.south) / 2;
   const wKm = (e.east - e.west) * KM_PER_DEG * Math.cos((midLat * Math.PI) / 180);
   const hKm = (e.north - e.south) * KM_PER_DEG;
   const pxPerKm = Math.min(maxW / wKm, maxH / hKm);
-  const width = Math.max(1, Math.round(wKm * pxPerKm)), height = Math.max(1, Math.round(hKm * pxPerKm));
+  return { ...e, width: Math.max(1, Math.round(wKm * pxPerKm)), height: Math.max(1, Math.round(hKm * pxPerKm)), pxPerKm };
+}
+
+/** The product's wrapped phase resampled (nearest) onto square ground pixels (also the web page's map). */
+export function mapImage(p: Product, maxW: number, maxH: number): { img: Canvas; g: MapGeometry } {
+  const e = productExtent(p);
+  const g = frameGeometry(e, maxW, maxH);
+  const { width, height } = g;
   const wrapped = new Float32Array(width * height);
   const mask = new Uint8Array(width * height);
   for (let y = 0; y < height; y++) {
@@ -94,7 +101,7 @@ export function mapImage(p: Product, maxW: number, maxH: number): { img: Canvas;
       mask[y * width + x] = p.mask[i]!;
     }
   }
-  return { img: phaseRgba(wrapped, mask, width, height), g: { ...e, width, height, pxPerKm } };
+  return { img: phaseRgba(wrapped, mask, width, height), g };
 }
 
 /** A closed outline drawn twice: a wide halo, then the line. */

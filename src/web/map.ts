@@ -6,13 +6,12 @@
  * and probability, and the windows that were not run. Without the product's rasters (a scan
  * folder opened as results) the frame holds the boxes alone. Also the legend.
  */
-import { mapImage, maskedWhy, niceKm, type MapGeometry } from '../scan/figure.js';
+import { KM_PER_DEG, frameGeometry, mapImage, maskedWhy, niceKm, type MapGeometry } from '../scan/figure.js';
 import { cyclic } from '../io/colormap.js';
 import type { Product } from '../io/product.js';
 import type { ScanRecord } from '../scan/output.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
-const KM_PER_DEG = 111.195;
 const MARGIN = { left: 78, right: 16, top: 16, bottom: 40 };
 
 type Attrs = Record<string, string | number>;
@@ -23,15 +22,6 @@ function svg<K extends keyof SVGElementTagNameMap>(tag: K, attrs: Attrs = {}, pa
   if (text !== undefined) e.textContent = text;
   parent?.appendChild(e);
   return e;
-}
-
-/** The map frame for a lon/lat extent at most maxW × maxH pixels, square ground pixels (as `mapImage`). */
-export function frameGeometry(e: { west: number; east: number; south: number; north: number }, maxW: number, maxH: number): MapGeometry {
-  const midLat = (e.north + e.south) / 2;
-  const wKm = (e.east - e.west) * KM_PER_DEG * Math.cos((midLat * Math.PI) / 180);
-  const hKm = (e.north - e.south) * KM_PER_DEG;
-  const pxPerKm = Math.min(maxW / wKm, maxH / hKm);
-  return { ...e, width: Math.max(1, Math.round(wKm * pxPerKm)), height: Math.max(1, Math.round(hKm * pxPerKm)), pxPerKm };
 }
 
 /** The extent of what records show (window footprints and boxes), with a margin, or null. */

@@ -12,7 +12,7 @@
  */
 import { InputError } from '../core/errors.js';
 import { DEFAULT_MIN_COHERENCE, type Product } from '../io/product.js';
-import { maskedWhy } from '../scan/figure.js';
+import { KM_PER_DEG, maskedWhy } from '../scan/figure.js';
 import { detectionFeature, geoJsonText, sceneRecords, toJsonLines, type GeoJsonFeature, type ScanRecord } from '../scan/output.js';
 import { DEFAULT_MAX_MASKED, DEFAULT_MIN_SCORE } from '../scan/record.js';
 import { DEFAULT_PHASE_COHERENCE, DEFAULT_SCALES_KM, noValidPixelsText, type SceneResult } from '../scan/scan.js';
@@ -21,8 +21,6 @@ import { detectionsOf, renderLegend, renderMap, type MapView } from './map.js';
 import { groupByProduct, parseScanGeoJson, parseScanJsonl } from './results.js';
 import { scanGivenFiles, type GivenFile, type PageScanOptions } from './scan-files.js';
 import { BACKENDS, loadModel, startBackend, type BackendName, type LoadedModel } from './tf-detector.js';
-
-const KM_PER_DEG = 111.195;
 
 /** One product shown: scanned here (with its rasters) or read from a scan folder. */
 interface Item {
