@@ -448,11 +448,12 @@ async function trainLocked(tf: typeof tfTypes, o: TrainOptions, config: TrainCon
       indices, augmentSeed: null, withNegated: true, ...(src.kind === 'synthetic' ? { sceneSeed: src.valSeed } : {}),
     }));
     let valCache: BatchData[] | null = null;
-    const pool = src.kind === 'synthetic' && src.poolSize
+    const pool = usesPool
       ? await ExamplePool.build(feeder, { count: src.poolSize, seed: src.seed }, path.join(o.outDir, POOL_DIR), config.format,
         (done, total) => o.onEvent?.({ type: 'pool', done, total }))
       : null;
     const poolMix = pool && config.real ? await realMixer(config.real, config.format, pool.size) : null;
+    const poolStretch = src.kind === 'synthetic' && src.poolStretch ? { chance: 0.5, maxFactor: src.poolStretch } : null;
 
     const startEpoch = state.epoch;
     const lastEpoch = o.stopAfterEpochs != null ? Math.min(config.epochs, startEpoch + o.stopAfterEpochs) : config.epochs;
@@ -474,8 +475,7 @@ async function trainLocked(tf: typeof tfTypes, o: TrainOptions, config: TrainCon
       const t0 = performance.now();
       let sumLoss = 0, sumCls = 0, sumBox = 0, correct = 0, seen = 0, steps = 0, lr = config.lr;
       let trainMs = 0;
-      const stretch = src.kind === 'synthetic' && src.poolStretch ? { chance: 0.5, maxFactor: src.poolStretch } : null;
-      const batches = pool ? poolBatches(pool, requests, config.format, poolMix, stretch) : prefetch(feeder, requests, 4);
+      const batches = pool ? poolBatches(pool, requests, config.format, poolMix, poolStretch) : prefetch(feeder, requests, 4);
       for await (const b of batches) {
         const ts = performance.now();
         lr = learningRateAt(state.step, totalSteps, config.lr, config.lrSchedule, config.warmupSteps);
